@@ -1,0 +1,184 @@
+/*
+ * Every structure that lives in the mapping, in one place.
+ *
+ * The mapping is addressed by offsets from its first byte, never by pointers:
+ * each process maps it at another address. Offsets 0 (the header) is never a
+ * block, so 0 doubles as "none".
+ *
+ *   [ header (4 KiB) | index: capacity x 128-byte slots | heap meta | heap ]
+ *
+ * Only this file decides sizes and offsets; the _Static_asserts below pin
+ * them, and mmf__layout_fingerprint folds them into the header so that two
+ * builds with different layouts refuse each other (MMF_EVERSION).
+ */
+#ifndef MMF_COMMON_LAYOUT_H
+#define MMF_COMMON_LAYOUT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atomics.h"
+
+#define MMF_CACHE_LINE 64
+#define MMF_MAGIC 0x31464d4d2e666d6dULL /* "mmf.MMF1" */
+#define MMF_LAYOUT_VERSION 1u
+#define MMF_HEADER_SIZE 4096u
+
+/* ---- slots (index/) ---------------------------------------------------- */
+
+#define MMF_SLOT_SIZE 128u
+#define MMF_KEY_INLINE 64u /* keys up to this long live in the slot itself */
+#define MMF_HASH_EMPTY 0u  /* never used: a probe for a missing key stops here */
+#define MMF_HASH_TOMB 1u   /* was used: probes go on past it */
+
+/*
+ * vstate packs what must change together into one word, so that a reader
+ * (and crash recovery) sees all of it or none of it:
+ *   bits  0..31  value length
+ *   bit  32      which of blk[0], blk[1] holds the current value
+ *   bits 40..47  key length (1..255)
+ *   bits 48..55  buddy order of both value blocks, MMF_ORDER_NONE without
+ */
+#define MMF_ORDER_NONE 0xffu
+#define VS_LEN(v) ((uint32_t)((v) & 0xffffffffu))
+#define VS_CUR(v) ((unsigned)(((v) >> 32) & 1u))
+#define VS_KLEN(v) ((unsigned)(((v) >> 40) & 0xffu))
+#define VS_ORDER(v) ((unsigned)(((v) >> 48) & 0xffu))
+#define VS_MAKE(len, cur, klen, order)                                                             \
+    ((uint64_t)(uint32_t)(len) | ((uint64_t)((cur) & 1u) << 32) |                                  \
+     ((uint64_t)((klen) & 0xffu) << 40) | ((uint64_t)((order) & 0xffu) << 48))
+
+/*
+ * Claim word of the process writing a slot: pid in bits 0..30, bit 31 set for
+ * a structural writer (which holds the namespace mutex), the low 32 bits of
+ * the process's start time in bits 32..63 so that a reused pid is not taken
+ * for the dead writer.
+ */
+#define MMF_OWNER_STRUCT 0x80000000ull
+#define OWNER_PID(o) ((int)((o) & 0x7fffffffu))
+
+struct mmf_slot {
+    /* line 0: everything a get of a short key reads */
+    mmf_a64 gen;    /* seqlock generation: odd while published; the version */
+    mmf_a64 hash;   /* XXH3 of the key, or MMF_HASH_EMPTY / MMF_HASH_TOMB */
+    mmf_a64 vstate; /* see VS_* */
+    mmf_a64 blk[2]; /* offsets of the two value blocks (0 when the value is empty) */
+    mmf_a64 key[8]; /* key bytes when klen <= MMF_KEY_INLINE; 3 words on line 0 */
+    /* line 1, rest: writers only */
+    mmf_a64 key_off; /* key block when klen > MMF_KEY_INLINE */
+    mmf_a64 owner;   /* claim word, 0 = free */
+    mmf_a32 waiters; /* mmf_wait sleepers on gen */
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct mmf_slot) == MMF_SLOT_SIZE, "slot is two cache lines");
+_Static_assert(offsetof(struct mmf_slot, key) == 40, "short keys start on line 0");
+_Static_assert(offsetof(struct mmf_slot, key_off) == 104, "slot layout");
+_Static_assert(offsetof(struct mmf_slot, waiters) == 120, "slot layout");
+
+/* What a structural change writes into a slot, recorded whole before it
+   starts so that recovery can finish it. */
+struct mmf_slot_image {
+    uint64_t hash, vstate, blk[2], key[8], key_off;
+};
+
+/* ---- heap (alloc/) ----------------------------------------------------- */
+
+#define MMFA_UNIT_SHIFT 6u /* smallest block: 64 bytes, one cache line */
+#define MMFA_UNIT (1u << MMFA_UNIT_SHIFT)
+#define MMFA_ORDERS 40u /* orders 0..39: 64 B .. 32 TiB */
+
+/* meta byte per unit: the first unit of every block says what it is */
+#define MMFA_META_ALLOC(order) ((uint8_t)((order) + 1u))
+#define MMFA_META_FREE(order) ((uint8_t)(0x80u | ((order) + 1u)))
+#define MMFA_META_COVERED 0x40u /* scratch during a rebuild: inside a live block */
+
+struct mmfa_heap {
+    /* geometry: written at creation, read-only after */
+    uint64_t meta_off;  /* one byte per unit */
+    uint64_t arena_off; /* first block, MMFA_UNIT-aligned */
+    uint64_t units;     /* arena size in units */
+    uint32_t max_order; /* largest order that fits */
+    uint32_t pad0;
+    /* state: under the namespace mutex; counts read relaxed by mmf_stat */
+    mmf_a64 free_head[MMFA_ORDERS]; /* offsets of free blocks, 0 = none */
+    mmf_a64 free_count[MMFA_ORDERS];
+    mmf_a64 used_units;
+};
+
+/* a free block's first words: doubly linked free list of its order */
+struct mmfa_free_block {
+    mmf_a64 next, prev;
+};
+
+/* ---- header (core/) ---------------------------------------------------- */
+
+#define MMF_INTENT_NONE 0u
+#define MMF_INTENT_READY 1u
+
+/* A structural change in progress: complete once state is READY (its blocks
+   are written), so recovery rolls it forward; before that nothing visible
+   has changed and recovery only reclaims its blocks. */
+struct mmf_intent {
+    mmf_a64 state;
+    uint64_t slot;
+    uint64_t min_gen; /* the generation the slot is published at, at least */
+    struct mmf_slot_image img;
+};
+
+struct mmf_header {
+    /* identity and geometry: written before the namespace is published,
+       read-only after */
+    uint64_t magic;
+    uint32_t layout_version;
+    uint32_t header_size;
+    uint64_t fingerprint;
+    uint64_t map_size;
+    uint64_t index_off;
+    uint32_t index_cap; /* slots, a power of two */
+    uint32_t max_vars;  /* live variables at most (load-factor cap) */
+    mmf_a32 ready;      /* 1 once initialised */
+    uint32_t pad0;
+    uint64_t created_ns; /* CLOCK_REALTIME at creation, for the dump */
+    char name[MMF_CACHE_LINE * 4];
+
+    _Alignas(MMF_CACHE_LINE) struct mmfa_heap heap;
+
+    /* the namespace mutex, alone on its lines */
+    _Alignas(MMF_CACHE_LINE) pthread_mutex_t mutex;
+
+    /* explicit lock (mmf_lock): read by every in-place writer */
+    _Alignas(MMF_CACHE_LINE) mmf_a64 lock_owner; /* holder's process token, 0 = unlocked */
+    mmf_a64 lock_thread;                         /* holder's pthread_self() */
+    uint64_t lock_depth;                         /* holder only */
+
+    /* counters, written under the mutex */
+    _Alignas(MMF_CACHE_LINE) mmf_a64 vars;
+    mmf_a64 tombstones;
+    mmf_a64 lock_acquisitions;
+    mmf_a64 lock_recoveries;
+    mmf_a64 gen_floor; /* every new variable's version is above this */
+
+    /* structural changes, for mmf_wait on a missing variable */
+    _Alignas(MMF_CACHE_LINE) mmf_a32 struct_seq;
+    mmf_a32 struct_waiters;
+
+    _Alignas(MMF_CACHE_LINE) struct mmf_intent intent;
+};
+_Static_assert(sizeof(struct mmf_header) <= MMF_HEADER_SIZE, "header fits its page");
+_Static_assert(offsetof(struct mmf_header, heap) % MMF_CACHE_LINE == 0, "layout");
+_Static_assert(offsetof(struct mmf_header, mutex) % MMF_CACHE_LINE == 0, "layout");
+_Static_assert(offsetof(struct mmf_header, lock_owner) % MMF_CACHE_LINE == 0, "layout");
+_Static_assert(MMF_HEADER_SIZE % MMF_SLOT_SIZE == 0, "index starts aligned");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "mmf_wait sleeps on the low 32 bits of gen at its own address");
+
+/* Changes whenever a size or an offset above changes. */
+#define MMF_LAYOUT_FINGERPRINT                                                                     \
+    ((uint64_t)sizeof(struct mmf_header) * 0x9e3779b97f4a7c15ull ^                                 \
+     (uint64_t)sizeof(struct mmf_slot) << 1 ^ (uint64_t)sizeof(pthread_mutex_t) << 9 ^             \
+     (uint64_t)offsetof(struct mmf_header, intent) << 17 ^                                         \
+     (uint64_t)offsetof(struct mmf_header, mutex) << 29 ^ (uint64_t)MMFA_ORDERS << 41 ^            \
+     (uint64_t)MMF_KEY_INLINE << 47)
+
+#endif

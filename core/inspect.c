@@ -1,0 +1,248 @@
+/* Looking at a namespace: foreach, stat, check, dump. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+
+#include "internal.h"
+#include "../common/words.h"
+
+int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx) {
+    if (!ns || !fn) return MMF_EINVAL;
+    size_t cap = 256;
+    unsigned char *buf = malloc(cap);
+    char key[MMF_KEY_MAX + 1];
+    if (!buf) return MMF_ENOSPC;
+    int rc = MMF_OK;
+    for (uint64_t i = 0; i <= ns->t.mask && rc == MMF_OK;) {
+        MMF_READ_STALL(st, ns);
+        mmfi_hit hit;
+        int r = mmfi_read_at(&ns->t, i, key, buf, cap, &hit, &st);
+        if (r == MMFI_SMALL) {
+            unsigned char *bigger = realloc(buf, hit.len);
+            if (!bigger) {
+                rc = MMF_ENOSPC;
+                break;
+            }
+            buf = bigger;
+            cap = hit.len;
+            continue; /* read slot i again */
+        }
+        if (r == MMFI_ESTALL) rc = st_ctx.err;
+        else if (r < 0) rc = MMF_ECORRUPT;
+        else if (r == MMFI_FOUND) rc = fn(key, buf, hit.len, hit.version, ctx);
+        i++;
+    }
+    free(buf);
+    return rc;
+}
+
+int mmf_stat(mmf *ns, mmf_stats *st) {
+    if (!ns || !st) return MMF_EINVAL;
+    const struct mmf_header *h = ns->hdr;
+    mmfa_usage u;
+    mmfa_get_usage(ns->heap, &u);
+    memset(st, 0, sizeof *st);
+    st->size = ns->size;
+    st->heap_size = ns->heap->units << MMFA_UNIT_SHIFT;
+    st->heap_used = u.used;
+    st->heap_free = u.free;
+    st->largest_free_block = u.largest_free;
+    /* relaxed: counters written under the mutex; a snapshot is all we promise */
+    st->vars = load_relaxed(&h->vars);
+    st->max_vars = ns->max_vars;
+    st->tombstones = load_relaxed(&h->tombstones);
+    st->lock_acquisitions = load_relaxed(&h->lock_acquisitions);
+    st->lock_recoveries = load_relaxed(&h->lock_recoveries);
+    return MMF_OK;
+}
+
+#define REPORT(...)                                                                                \
+    do {                                                                                           \
+        if (report) fprintf(report, __VA_ARGS__);                                                  \
+    } while (0)
+
+/* One slot's consistency; 0 if whole. Mutex held. */
+static int check_slot(mmf *ns, uint64_t i, uint8_t *seen, FILE *report) {
+    const struct mmfi_table *t = &ns->t;
+    const struct mmf_slot *s = &t->slots[i];
+    uint64_t owner = load_relaxed(&s->owner), g = load_relaxed(&s->gen);
+    if ((g & 1) && !owner) {
+        REPORT("slot %llu: generation %llu is odd and nobody is writing it\n",
+               (unsigned long long)i, (unsigned long long)g);
+        return 1;
+    }
+    if (load_relaxed(&s->hash) <= MMF_HASH_TOMB) return 0;
+    uint64_t off[3];
+    unsigned order[3];
+    int n = mmfi_slot_blocks(t, s, off, order);
+    if (n < 0) {
+        REPORT("slot %llu: a block offset or length is out of bounds\n", (unsigned long long)i);
+        return 1;
+    }
+    unsigned klen = VS_KLEN(load_relaxed(&s->vstate));
+    char key[MMF_KEY_MAX + 1];
+    words_load(key, klen <= MMF_KEY_INLINE ? s->key : (const mmf_a64 *)(ns->base + off[n - 1]),
+               klen);
+    if (mmfi_hash(key, klen) != load_relaxed(&s->hash)) {
+        REPORT("slot %llu: the stored hash is not the key's\n", (unsigned long long)i);
+        return 1;
+    }
+    for (int b = 0; b < n; b++) {
+        if (!mmfa_is_allocated(ns->base, ns->heap, off[b], order[b])) {
+            REPORT("slot %llu: block %llu is not an allocated block of order %u\n",
+                   (unsigned long long)i, (unsigned long long)off[b], order[b]);
+            return 1;
+        }
+        uint64_t u = (off[b] - ns->heap->arena_off) >> MMFA_UNIT_SHIFT;
+        if (seen[u / 8] & (1u << (u % 8))) {
+            REPORT("slot %llu: block %llu is also used by another variable\n",
+                   (unsigned long long)i, (unsigned long long)off[b]);
+            return 1;
+        }
+        seen[u / 8] |= (uint8_t)(1u << (u % 8));
+    }
+    return 0;
+}
+
+static int check_locked(mmf *ns, FILE *report) {
+    const struct mmfi_table *t = &ns->t;
+    struct mmf_header *h = ns->hdr;
+    uint8_t *seen = calloc(ns->heap->units / 8 + 1, 1);
+    if (!seen) return MMF_ENOSPC;
+    int bad = 0;
+    uint64_t vars = 0, tombs = 0, live_units = 0;
+    for (uint64_t i = 0; i <= t->mask; i++) {
+        bad |= check_slot(ns, i, seen, report);
+        uint64_t hs = load_relaxed(&t->slots[i].hash);
+        vars += hs > MMF_HASH_TOMB;
+        tombs += hs == MMF_HASH_TOMB;
+    }
+    free(seen);
+    if (bad) return MMF_ECORRUPT;
+    if (vars != load_relaxed(&h->vars) || tombs != load_relaxed(&h->tombstones)) {
+        REPORT("index: %llu variables and %llu tombstones, the counters say %llu and %llu\n",
+               (unsigned long long)vars, (unsigned long long)tombs,
+               (unsigned long long)load_relaxed(&h->vars),
+               (unsigned long long)load_relaxed(&h->tombstones));
+        bad = 1;
+    }
+    if (vars > ns->max_vars) {
+        REPORT("index: %llu variables, more than the capacity of %u\n", (unsigned long long)vars,
+               ns->max_vars);
+        bad = 1;
+    }
+    if (mmfa_check(ns->base, ns->heap, report)) bad = 1;
+    uint64_t off;
+    unsigned order;
+    struct mmf_live_cursor cursor = {.t = t};
+    for (uint64_t i = 0; mmf__live_blocks(&cursor, i, &off, &order) == 0; i++)
+        live_units += 1ull << order;
+    if (!bad && live_units != load_relaxed(&ns->heap->used_units)) {
+        REPORT("heap: %llu units allocated, %llu referenced by variables (%lld leaked)\n",
+               (unsigned long long)load_relaxed(&ns->heap->used_units),
+               (unsigned long long)live_units,
+               (long long)(load_relaxed(&ns->heap->used_units) - live_units));
+        bad = 1;
+    }
+    if (load_relaxed(&h->intent.state) != MMF_INTENT_NONE) {
+        REPORT("intent record: a change is marked in progress\n");
+        bad = 1;
+    }
+    if (!bad) REPORT("ok: %llu variables, %llu tombstones, heap whole\n", (unsigned long long)vars,
+                     (unsigned long long)tombs);
+    return bad ? MMF_ECORRUPT : MMF_OK;
+}
+
+int mmf_check(mmf *ns, FILE *report) {
+    if (!ns) return MMF_EINVAL;
+    mmf_deadline d;
+    mmf__deadline_in(&d, ns->timeout);
+    int rc = mmf__mutex_lock(ns, &d);
+    if (rc) return rc;
+    rc = check_locked(ns, report);
+    mmf__mutex_unlock(ns);
+    return rc;
+}
+
+static void dump_block(void *ctx, uint64_t off, unsigned order, int is_free) {
+    fprintf((FILE *)ctx, "  %12llu  %10llu  %s\n", (unsigned long long)off,
+            (unsigned long long)mmfa_block_size(order), is_free ? "free" : "used");
+}
+
+static void dump_preview(FILE *out, const unsigned char *v, size_t len) {
+    fputc('"', out);
+    for (size_t i = 0; i < len && i < 32; i++)
+        fprintf(out, v[i] >= 32 && v[i] < 127 && v[i] != '"' ? "%c" : "\\x%02x", v[i]);
+    fputs(len > 32 ? "\"..." : "\"", out);
+}
+
+static void dump_locked(mmf *ns, FILE *out) {
+    const struct mmf_header *h = ns->hdr;
+    const struct mmfa_heap *hp = ns->heap;
+    mmf_stats st;
+    mmf_stat(ns, &st);
+    time_t created = (time_t)(h->created_ns / 1000000000u);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime(&created));
+    fprintf(out, "namespace %s (%s)\n", h->name, ns->path);
+    fprintf(out, "header: magic %016llx, layout %u, size %llu, created %s\n",
+            (unsigned long long)h->magic, h->layout_version, (unsigned long long)h->map_size, when);
+    fprintf(out, "index: offset %llu, %u slots of %u bytes, %llu variables (max %u), %llu tombstones\n",
+            (unsigned long long)h->index_off, h->index_cap, MMF_SLOT_SIZE,
+            (unsigned long long)st.vars, h->max_vars, (unsigned long long)st.tombstones);
+    fprintf(out, "heap: offset %llu, %llu bytes, used %llu, free %llu, largest free block %llu\n",
+            (unsigned long long)hp->arena_off, (unsigned long long)st.heap_size,
+            (unsigned long long)st.heap_used, (unsigned long long)st.heap_free,
+            (unsigned long long)st.largest_free_block);
+    fprintf(out, "lock: %llu acquisitions, %llu recoveries, explicit holder pid %d\n",
+            (unsigned long long)st.lock_acquisitions, (unsigned long long)st.lock_recoveries,
+            OWNER_PID(load_relaxed(&h->lock_owner)));
+    fprintf(out, "heap blocks:\n  %12s  %10s  state\n", "offset", "size");
+    if (mmfa_walk(ns->base, hp, dump_block, out)) fprintf(out, "  (the heap is damaged here)\n");
+    fprintf(out, "free lists:\n");
+    for (unsigned k = 0; k <= hp->max_order; k++) {
+        uint64_t n = load_relaxed(&hp->free_count[k]);
+        if (!n) continue;
+        fprintf(out, "  %10llu bytes: %llu block%s, first at %llu\n",
+                (unsigned long long)mmfa_block_size(k), (unsigned long long)n, n == 1 ? "" : "s",
+                (unsigned long long)load_relaxed(&hp->free_head[k]));
+    }
+    fprintf(out, "variables:\n  %8s  %10s  %8s  %-24s  value\n", "slot", "version", "length",
+            "key");
+    size_t cap = 64;
+    unsigned char val[64];
+    char key[MMF_KEY_MAX + 1];
+    for (uint64_t i = 0; i <= ns->t.mask; i++) {
+        MMF_READ_STALL(stall, ns);
+        mmfi_hit hit;
+        int r = mmfi_read_at(&ns->t, i, key, val, cap, &hit, &stall);
+        if (r == MMFI_MISSING) continue;
+        if (r < 0) {
+            fprintf(out, "  %8llu  (damaged)\n", (unsigned long long)i);
+            continue;
+        }
+        fprintf(out, "  %8llu  %10llu  %8zu  %-24s  ", (unsigned long long)i,
+                (unsigned long long)hit.version, hit.len, key);
+        if (r == MMFI_SMALL) { /* longer than the preview: read its start */
+            unsigned char *big = malloc(hit.len);
+            if (big && mmfi_read_at(&ns->t, i, key, big, hit.len, &hit, &stall) == MMFI_FOUND)
+                dump_preview(out, big, hit.len);
+            free(big);
+        } else {
+            dump_preview(out, val, hit.len);
+        }
+        fputc('\n', out);
+    }
+}
+
+int mmf_dump(mmf *ns, FILE *out) {
+    if (!ns || !out) return MMF_EINVAL;
+    mmf_deadline d;
+    mmf__deadline_in(&d, ns->timeout);
+    int rc = mmf__mutex_lock(ns, &d);
+    if (rc) return rc;
+    dump_locked(ns, out);
+    mmf__mutex_unlock(ns);
+    return MMF_OK;
+}

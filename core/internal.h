@@ -1,0 +1,99 @@
+/*
+ * core/: the namespace (files, mapping, header), the namespace mutex, crash
+ * recovery, and the public functions that glue the index and the allocator.
+ * Internal symbols carry the mmf__ prefix.
+ */
+#ifndef MMF_CORE_INTERNAL_H
+#define MMF_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../alloc/alloc.h"
+#include "../common/layout.h"
+#include "../include/mmf.h"
+#include "../index/index.h"
+#include "prim.h"
+
+/* Per-handle, fork-aware process identity: the page is MADV_WIPEONFORK, so
+   a forked child sees token 0 and computes its own, without a getpid() on
+   every write. */
+struct mmf_self {
+    mmf_a64 token;
+    int pid;       /* only used where MADV_WIPEONFORK is not available */
+    bool wipes;    /* the page is wiped on fork */
+};
+
+struct mmf {
+    unsigned char *base;
+    uint64_t size;
+    struct mmf_header *hdr;
+    struct mmfa_heap *heap;
+    struct mmfi_table t; /* filled once from the validated header */
+    uint32_t max_vars;
+    bool autolock, debug;
+    double timeout;
+    struct mmf_self *self;
+    char *path;
+};
+
+#define MMF_DEBUG(ns, ...)                                                                         \
+    do {                                                                                           \
+        if ((ns)->debug) {                                                                         \
+            fprintf(stderr, "mmf[%s]: ", (ns)->hdr->name);                                          \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
+    } while (0)
+
+/* self.c */
+uint64_t mmf__token(mmf *ns);
+bool mmf__holds_lock(mmf *ns);
+
+/* lock.c: the namespace mutex (recursive, robust, process-shared) */
+int mmf__mutex_init(pthread_mutex_t *m);
+int mmf__mutex_lock(mmf *ns, const mmf_deadline *d);
+void mmf__mutex_unlock(mmf *ns);
+/* Takes the mutex only if free, and repairs; for readers that found a slot
+   claimed by a dead structural writer. Never waits. */
+void mmf__recover_try(mmf *ns);
+
+/* claim.c: waiting for a slot's claim, taking over a dead writer's */
+int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token, const mmf_deadline *d);
+void mmf__release(struct mmf_slot *s);
+/* A reader's answer to a slot stuck odd (index.h, mmfi_stall). */
+struct mmf_read_ctx {
+    mmf *ns;
+    uint64_t started_ns;
+    int err;
+};
+int mmf__read_stall(void *ctx, struct mmf_slot *s, uint64_t spins);
+#define MMF_READ_STALL(name, handle)                                                               \
+    struct mmf_read_ctx name##_ctx = {(handle), 0, 0};                                             \
+    mmfi_stall name = {mmf__read_stall, &name##_ctx}
+/* Ends the odd gen of a slot whose writer died (claim held by the caller). */
+void mmf__finish_dead_write(struct mmf_slot *s);
+void mmf__wake_slot(struct mmf_slot *s);
+void mmf__wake_struct(mmf *ns);
+
+/* recover.c: with the mutex held */
+int mmf__recover(mmf *ns);
+/* Live blocks of every slot, in slot order, for mmfa_rebuild and the leak
+   check: an mmfa_live_fn over a cursor that starts as {.t = table}. */
+struct mmf_live_cursor {
+    const struct mmfi_table *t;
+    uint64_t slot; /* next slot to look at */
+    uint64_t off[3];
+    unsigned order[3];
+    int n, next; /* blocks of the current slot, and the next one to yield */
+    int err;     /* MMF_ECORRUPT if a slot's blocks are out of bounds */
+};
+int mmf__live_blocks(void *cursor, uint64_t i, uint64_t *off, unsigned *order);
+
+/* validate.c */
+int mmf__check_key(const char *key, size_t *klen);
+int mmf__check_name(const char *name);
+int mmf__map_index_rc(int rc);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * The namespace mutex and the explicit lock.
+ *
+ * The mutex is process-shared, robust and recursive. Robust: a holder that
+ * dies hands the next locker EOWNERDEAD, which repairs the namespace
+ * (recover.c) before pthread_mutex_consistent. Recursive: a thread that holds
+ * the explicit lock (mmf_lock) runs structural writes under it unchanged.
+ * Every acquisition is counted in lock_acquisitions.
+ *
+ * Explicit lock: mmf_lock takes the mutex and sets the lock word (the
+ * holder's process token and thread). In-place writers take no mutex, so
+ * they honour the lock word instead:
+ *     writer: CAS claim (seq_cst)   ; load lock word (seq_cst)
+ *     locker: store lock word (seq_cst) ; load every claim (seq_cst)
+ * In the single seq_cst order one of the two loads comes after the other
+ * side's store: either the writer sees the lock and backs off (releasing its
+ * claim and waiting for the mutex, timeout applies), or the locker sees the
+ * claim and waits for that one write to finish before mmf_lock returns.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "internal.h"
+
+int mmf__mutex_init(pthread_mutex_t *m) {
+    pthread_mutexattr_t a;
+    int rc = pthread_mutexattr_init(&a);
+    if (!rc) rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    if (!rc) rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    if (!rc) rc = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    if (!rc) rc = pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+    return rc ? mmf__errno_code(rc) : MMF_OK;
+}
+
+__attribute__((cold)) static int after_owner_died(mmf *ns) {
+    struct mmf_header *h = ns->hdr;
+    store_relaxed(&h->lock_thread, 0);
+    store_release(&h->lock_owner, 0); /* the dead holder's explicit lock */
+    h->lock_depth = 0;
+    int rc = mmf__recover(ns);
+    pthread_mutex_consistent(&ns->hdr->mutex);
+    fetch_add_relaxed(&ns->hdr->lock_recoveries, 1); /* under the mutex */
+    MMF_DEBUG(ns, "recovered the namespace mutex from a dead holder%s",
+              rc ? " (the namespace failed its checks)" : "");
+    return rc;
+}
+
+int mmf__mutex_lock(mmf *ns, const mmf_deadline *d) {
+    int rc = d->forever ? pthread_mutex_lock(&ns->hdr->mutex)
+                        : pthread_mutex_clocklock(&ns->hdr->mutex, CLOCK_MONOTONIC, &d->at);
+    if (rc == ETIMEDOUT) return MMF_ETIMEDOUT;
+    if (rc == EOWNERDEAD) {
+        int r = after_owner_died(ns);
+        if (r) {
+            pthread_mutex_unlock(&ns->hdr->mutex);
+            return r;
+        }
+    } else if (rc == ENOTRECOVERABLE) {
+        return MMF_ECORRUPT;
+    } else if (rc) {
+        return rc == EINVAL ? MMF_ECORRUPT : mmf__errno_code(rc);
+    }
+    fetch_add_relaxed(&ns->hdr->lock_acquisitions, 1); /* under the mutex */
+    return MMF_OK;
+}
+
+void mmf__mutex_unlock(mmf *ns) {
+    pthread_mutex_unlock(&ns->hdr->mutex);
+}
+
+void mmf__recover_try(mmf *ns) {
+    int rc = pthread_mutex_trylock(&ns->hdr->mutex);
+    if (rc == EOWNERDEAD) {
+        after_owner_died(ns);
+    } else if (rc == 0) {
+        /* a dead structural claim under a free mutex: someone recovered the
+           mutex without finishing (or the image is damaged); repair again */
+        mmf__recover(ns);
+    } else {
+        return; /* busy: its holder will repair, or we look again later */
+    }
+    pthread_mutex_unlock(&ns->hdr->mutex);
+}
+
+/* Waits until no slot is claimed by anyone but a dead writer, whose claim it
+   ends. Called with the mutex held and the lock word set. */
+static int wait_for_claims(mmf *ns, const mmf_deadline *d) {
+    for (uint64_t i = 0; i <= ns->t.mask; i++) {
+        struct mmf_slot *s = &ns->t.slots[i];
+        for (uint64_t round = 0;; round++) {
+            uint64_t o = load_seq_cst(&s->owner); /* see the file comment */
+            if (o == 0) break;
+            if (round > 2048 && round % 64 == 0 && ((o & MMF_OWNER_STRUCT) || !mmf__token_alive(o))) {
+                /* we hold the mutex, so a structural claim is a dead one too */
+                if (cas_acquire(&s->owner, &o, mmf__token(ns))) {
+                    mmf__finish_dead_write(s);
+                    mmf__release(s);
+                }
+                continue;
+            }
+            if (mmf__deadline_passed(d)) return MMF_ETIMEDOUT;
+            mmf__backoff(round);
+        }
+    }
+    return MMF_OK;
+}
+
+int mmf_lock(mmf *ns, double timeout) {
+    if (!ns || !(timeout >= 0)) return MMF_EINVAL;
+    mmf_deadline d;
+    mmf__deadline_in(&d, timeout);
+    int rc = mmf__mutex_lock(ns, &d);
+    if (rc) return rc;
+    struct mmf_header *h = ns->hdr;
+    if (mmf__holds_lock(ns)) {
+        h->lock_depth++;
+        return MMF_OK;
+    }
+    store_relaxed(&h->lock_thread, (uint64_t)pthread_self()); /* published by the next store */
+    store_seq_cst(&h->lock_owner, mmf__token(ns));
+    h->lock_depth = 1;
+    rc = wait_for_claims(ns, &d);
+    if (rc) {
+        store_seq_cst(&h->lock_owner, 0);
+        store_relaxed(&h->lock_thread, 0);
+        h->lock_depth = 0;
+        mmf__mutex_unlock(ns);
+    }
+    return rc;
+}
+
+int mmf_unlock(mmf *ns) {
+    if (!ns) return MMF_EINVAL;
+    if (!mmf__holds_lock(ns)) return MMF_ENOLOCK;
+    struct mmf_header *h = ns->hdr;
+    if (--h->lock_depth == 0) {
+        store_relaxed(&h->lock_thread, 0);
+        /* release: the holder's writes are visible to in-place writers that
+           see the lock free */
+        store_release(&h->lock_owner, 0);
+    }
+    mmf__mutex_unlock(ns);
+    return MMF_OK;
+}

@@ -1,0 +1,291 @@
+/*
+ * Namespace lifecycle: create, attach, close, unlink.
+ *
+ * Creation race: a namespace is built whole under a private temporary name
+ * in the same directory, then published with link(2), which fails with
+ * EEXIST if another process published first. So any number of processes may
+ * open-or-create at once: exactly one link succeeds, the others attach to
+ * the winner's namespace, and nobody can ever see a half-initialised one. A
+ * creator killed before link leaves only its temporary file behind.
+ *
+ * Attach trusts nothing: the object must be a regular file, not writable by
+ * others unless it is the caller's own (a squatter could otherwise feed us
+ * an image), exactly as large as its header says (a truncated object would
+ * SIGBUS later), and every size and offset in the header must be consistent
+ * before the first write; a foreign layout is MMF_EVERSION.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SHM_DIR "/dev/shm/"
+#define MIN_CAPACITY 8u
+#define MAX_CAPACITY (1u << 28)
+
+const char *mmf_version(void) {
+    return MMF_VERSION_STRING;
+}
+
+struct geometry {
+    uint64_t size;
+    uint32_t cap, max_vars;
+    struct mmfa_heap heap;
+};
+
+static uint32_t pow2_at_least(uint64_t n) {
+    uint64_t p = MIN_CAPACITY;
+    while (p < n && p < MAX_CAPACITY) p <<= 1;
+    return (uint32_t)p;
+}
+
+static int plan(const mmf_options *opt, struct geometry *g) {
+    uint64_t size = opt->size ? opt->size : MMF_DEFAULT_SIZE;
+    if (size > (1ull << 46)) return MMF_EINVAL;
+    size = (size + 4095) & ~4095ull;
+    if (opt->max_vars) {
+        if (opt->max_vars > MAX_CAPACITY / 4 * 3) return MMF_EINVAL;
+        g->max_vars = opt->max_vars;
+        g->cap = pow2_at_least((uint64_t)opt->max_vars * 4 / 3 + 1);
+    } else { /* about an eighth of the namespace for the index, 3/4 full at most */
+        uint64_t c = MIN_CAPACITY;
+        while (c * 2 * MMF_SLOT_SIZE * 8 <= size && c * 2 <= MAX_CAPACITY) c *= 2;
+        g->cap = (uint32_t)c;
+        g->max_vars = (uint32_t)(c * 3 / 4);
+    }
+    uint64_t index_end = MMF_HEADER_SIZE + (uint64_t)g->cap * MMF_SLOT_SIZE;
+    if (size < index_end + 4096) return MMF_EINVAL; /* no room for a heap */
+    if (mmfa_plan(index_end, size - index_end, &g->heap)) return MMF_EINVAL;
+    g->size = size;
+    return MMF_OK;
+}
+
+static void format(unsigned char *base, const struct geometry *g, const char *name) {
+    struct mmf_header *h = (struct mmf_header *)base;
+    /* a fresh file reads as zeros: every slot EMPTY with gen 0 */
+    h->magic = MMF_MAGIC;
+    h->layout_version = MMF_LAYOUT_VERSION;
+    h->header_size = MMF_HEADER_SIZE;
+    h->fingerprint = MMF_LAYOUT_FINGERPRINT;
+    h->map_size = g->size;
+    h->index_off = MMF_HEADER_SIZE;
+    h->index_cap = g->cap;
+    h->max_vars = g->max_vars;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    strncpy(h->name, name, sizeof h->name - 1);
+    h->heap = g->heap;
+    mmfa_format(base, &h->heap);
+    /* release: nobody can see the file before link(2) publishes it, but the
+       flag is what attach checks */
+    store32_release(&h->ready, 1);
+}
+
+/* Everything attach needs from the header, checked before anything is
+   written or followed. */
+static int validate(const unsigned char *base, uint64_t file_size) {
+    const struct mmf_header *h = (const struct mmf_header *)base;
+    if (h->magic != MMF_MAGIC) return MMF_ECORRUPT;
+    if (h->layout_version != MMF_LAYOUT_VERSION || h->fingerprint != MMF_LAYOUT_FINGERPRINT)
+        return MMF_EVERSION;
+    if (h->header_size != MMF_HEADER_SIZE || h->map_size != file_size) return MMF_ECORRUPT;
+    if (load32_acquire(&h->ready) != 1) return MMF_ECORRUPT;
+    uint64_t cap = h->index_cap;
+    if (h->index_off != MMF_HEADER_SIZE || cap < MIN_CAPACITY || cap > MAX_CAPACITY ||
+        (cap & (cap - 1)) || h->max_vars == 0 || h->max_vars > cap)
+        return MMF_ECORRUPT;
+    uint64_t index_end = h->index_off + cap * MMF_SLOT_SIZE;
+    if (index_end > file_size) return MMF_ECORRUPT;
+    if (!mmfa_geometry_ok(&h->heap, file_size) || h->heap.meta_off < index_end)
+        return MMF_ECORRUPT;
+    if (memchr(h->name, '\0', sizeof h->name) == NULL) return MMF_ECORRUPT;
+#ifdef __GLIBC__
+    /* a mutex of another kind (say, PI, or garbage) could hang a locker */
+    pthread_mutex_t ref;
+    if (mmf__mutex_init(&ref)) return MMF_ESYS;
+    int same = ref.__data.__kind == h->mutex.__data.__kind;
+    pthread_mutex_destroy(&ref);
+    if (!same) return MMF_ECORRUPT;
+#endif
+    return MMF_OK;
+}
+
+static int make_handle(const mmf_options *opt, const char *path, unsigned char *base,
+                       uint64_t size, mmf **out) {
+    mmf *ns = calloc(1, sizeof *ns);
+    char *p = ns ? strdup(path) : NULL;
+    void *self = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!ns || !p || self == MAP_FAILED) {
+        free(ns);
+        free(p);
+        if (self != MAP_FAILED) munmap(self, 4096);
+        return MMF_ENOSPC;
+    }
+    ns->self = self;
+    ns->self->wipes = madvise(self, 4096, MADV_WIPEONFORK) == 0;
+    struct mmf_header *h = (struct mmf_header *)base;
+    ns->base = base;
+    ns->size = size;
+    ns->hdr = h;
+    ns->heap = &h->heap;
+    ns->max_vars = h->max_vars;
+    ns->t.base = base;
+    ns->t.slots = (struct mmf_slot *)(base + h->index_off);
+    ns->t.mask = h->index_cap - 1u;
+    ns->t.heap_lo = h->heap.arena_off;
+    ns->t.heap_hi = h->heap.arena_off + (h->heap.units << MMFA_UNIT_SHIFT);
+    ns->autolock = opt->autolock;
+    ns->debug = opt->debug;
+    ns->timeout = opt->timeout;
+    ns->path = p;
+    *out = ns;
+    return MMF_OK;
+}
+
+static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
+    struct stat st;
+    if (fstat(fd, &st) == -1) return mmf__errno_code(errno);
+    if (!S_ISREG(st.st_mode)) return MMF_ECORRUPT;
+    if (st.st_uid != geteuid() && (st.st_mode & S_IWOTH)) return MMF_EPERM;
+    if (st.st_size < (off_t)MMF_HEADER_SIZE) return MMF_ECORRUPT;
+    uint64_t size = (uint64_t)st.st_size;
+    unsigned char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) return mmf__errno_code(errno);
+    int rc = validate(base, size);
+    if (!rc) rc = make_handle(opt, path, base, size, out);
+    if (rc) munmap(base, size);
+    return rc;
+}
+
+static char *temp_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    const char *basename = path + dirlen;
+    size_t n = strlen(path) + 64;
+    char *tmp = malloc(n);
+    if (!tmp) return NULL;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    snprintf(tmp, n, "%.*s.mmf-%s.%d.%lx", (int)dirlen, path, basename, (int)getpid(),
+             (unsigned long)(now.tv_nsec ^ (long)(uintptr_t)&n));
+    return tmp;
+}
+
+/* MMF_OK (handle in *out), MMF_EEXIST if another process published first. */
+static int create(const mmf_options *opt, const char *path, mmf **out) {
+    struct geometry g;
+    int rc = plan(opt, &g);
+    if (rc) return rc;
+    char *tmp = temp_name(path);
+    if (!tmp) return MMF_ENOSPC;
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        rc = mmf__errno_code(errno);
+        free(tmp);
+        return rc;
+    }
+    unsigned char *base = MAP_FAILED;
+    if (fchmod(fd, opt->mode ? opt->mode : 0600) == -1 || ftruncate(fd, (off_t)g.size) == -1) goto os_error;
+    /* reserve the memory now: ENOSPC here rather than SIGBUS on a later write */
+    rc = posix_fallocate(fd, 0, (off_t)g.size);
+    if (rc && rc != EOPNOTSUPP && rc != EINVAL) {
+        errno = rc;
+        goto os_error;
+    }
+    base = mmap(NULL, g.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) goto os_error;
+    rc = mmf__mutex_init(&((struct mmf_header *)base)->mutex);
+    if (rc) goto fail;
+    format(base, &g, opt->name);
+    if (link(tmp, path) == -1) goto os_error;
+    unlink(tmp);
+    free(tmp);
+    close(fd);
+    rc = make_handle(opt, path, base, g.size, out);
+    if (rc) munmap(base, g.size);
+    return rc;
+os_error:
+    rc = mmf__errno_code(errno);
+fail:
+    if (base != MAP_FAILED) munmap(base, g.size);
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+static char *namespace_path(const char *name, const char *path) {
+    if (path) return strdup(path);
+    size_t n = strlen(SHM_DIR) + strlen(name) + 1;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s%s", SHM_DIR, name);
+    return p;
+}
+
+static int check_options(const mmf_options *opt) {
+    if (mmf__check_name(opt->name)) return MMF_EINVAL;
+    if (opt->path && (opt->path[0] == '\0' || strnlen(opt->path, PATH_MAX) >= PATH_MAX - 64))
+        return MMF_EINVAL;
+    if (!(opt->timeout >= 0) || !isfinite(opt->timeout)) return MMF_EINVAL;
+    if (opt->mode & ~07777u) return MMF_EINVAL;
+    if (opt->reuse && opt->exclusive) return MMF_EINVAL;
+    return MMF_OK;
+}
+
+int mmf_open(const mmf_options *opt, mmf **out) {
+    if (!opt || !out) return MMF_EINVAL;
+    int rc = check_options(opt);
+    if (rc) return rc;
+    char *path = namespace_path(opt->name, opt->path);
+    if (!path) return MMF_ENOSPC;
+    /* open, else create; a lost creation race attaches to the winner's */
+    for (int attempt = 0; attempt < 64; attempt++) {
+        if (!opt->exclusive) {
+            /* in the shared /dev/shm, anyone may plant a symlink */
+            int fd = open(path, O_RDWR | O_CLOEXEC | (opt->path ? 0 : O_NOFOLLOW));
+            if (fd >= 0) {
+                rc = attach(fd, opt, path, out);
+                close(fd);
+                break;
+            }
+            rc = mmf__errno_code(errno);
+            if (rc != MMF_ENOENT || opt->reuse) break;
+        }
+        rc = create(opt, path, out);
+        if (rc != MMF_EEXIST || opt->exclusive) break;
+    }
+    free(path);
+    if (!rc && (*out)->debug)
+        MMF_DEBUG(*out, "opened %s: %llu bytes, %u slots", (*out)->path,
+                  (unsigned long long)(*out)->size, (*out)->hdr->index_cap);
+    return rc;
+}
+
+int mmf_close(mmf *ns) {
+    if (!ns) return MMF_EINVAL;
+    while (mmf__holds_lock(ns)) mmf_unlock(ns);
+    munmap(ns->base, ns->size);
+    munmap(ns->self, 4096);
+    free(ns->path);
+    free(ns);
+    return MMF_OK;
+}
+
+int mmf_unlink(const char *name, const char *path) {
+    if (!path && mmf__check_name(name)) return MMF_EINVAL;
+    if (path && path[0] == '\0') return MMF_EINVAL;
+    char *p = namespace_path(name, path);
+    if (!p) return MMF_ENOSPC;
+    int rc = unlink(p) == -1 ? mmf__errno_code(errno) : MMF_OK;
+    free(p);
+    return rc;
+}

@@ -1,0 +1,312 @@
+/*
+ * The variable operations: get, exists, set, cas, add, delete.
+ *
+ * A write first tries the in-place path: find the slot lock-free, claim it,
+ * check the explicit lock word, and publish into the spare block (no mutex).
+ * Anything that allocates or frees - a new variable, a value that does not
+ * fit its block, a delete - runs under the namespace mutex, with an intent
+ * record so that a kill -9 at any point is rolled forward by recovery.
+ * Failures before the intent record is READY free what they allocated and
+ * change nothing.
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "../common/words.h"
+
+#define FALLBACK 1 /* the in-place path cannot do it; take the mutex */
+
+enum op_kind { OP_SET, OP_CAS, OP_ADD };
+
+struct write_op {
+    enum op_kind kind;
+    const void *val;
+    size_t len;
+    uint64_t expected; /* OP_CAS */
+    int64_t delta;     /* OP_ADD */
+    int64_t sum;
+};
+
+static int get_common(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
+                      uint64_t *version) {
+    size_t klen;
+    if (!ns || !len || (!buf && cap) || mmf__check_key(key, &klen)) return MMF_EINVAL;
+    MMF_READ_STALL(st, ns);
+    mmfi_hit hit;
+    int rc = mmfi_get(&ns->t, mmfi_hash(key, klen), key, klen, buf, cap, &hit, &st);
+    if (rc == MMFI_ESTALL) return st_ctx.err;
+    if (rc == MMFI_FOUND || rc == MMFI_SMALL) {
+        *len = hit.len;
+        if (version) *version = hit.version;
+    } else if (rc == MMFI_MISSING && version) {
+        *version = 0;
+    }
+    return mmf__map_index_rc(rc);
+}
+
+int mmf_get(mmf *ns, const char *key, void *buf, size_t cap, size_t *len) {
+    return get_common(ns, key, buf, cap, len, NULL);
+}
+
+int mmf_get_v(mmf *ns, const char *key, void *buf, size_t cap, size_t *len, uint64_t *version) {
+    if (!version) return MMF_EINVAL;
+    return get_common(ns, key, buf, cap, len, version);
+}
+
+int mmf_exists(mmf *ns, const char *key) {
+    size_t len;
+    int rc = get_common(ns, key, NULL, 0, &len, NULL);
+    if (rc == MMF_OK || rc == MMF_ERANGE) return 1;
+    return rc == MMF_ENOTFOUND ? 0 : rc;
+}
+
+/* With the slot claimed: checks and computes what the operation writes. */
+static int prepare(mmf *ns, struct mmf_slot *s, struct write_op *op) {
+    if (op->kind == OP_CAS) {
+        /* relaxed: the claim we hold keeps gen still */
+        if (load_relaxed(&s->gen) != op->expected) return MMF_ECONFLICT;
+    } else if (op->kind == OP_ADD) {
+        uint64_t vs = load_relaxed(&s->vstate); /* claim held */
+        if (VS_LEN(vs) != sizeof(int64_t)) return MMF_EINVAL;
+        uint64_t b = load_relaxed(&s->blk[VS_CUR(vs)]);
+        if (b < ns->t.heap_lo || b > ns->t.heap_hi - sizeof(int64_t)) return MMF_ECORRUPT;
+        int64_t cur;
+        words_load(&cur, (const mmf_a64 *)(ns->base + b), sizeof cur);
+        op->sum = (int64_t)((uint64_t)cur + (uint64_t)op->delta); /* wraps, never UB */
+        op->val = &op->sum;
+        op->len = sizeof op->sum;
+    }
+    return MMF_OK;
+}
+
+static int write_inplace(mmf *ns, uint64_t h, const char *key, size_t klen, struct write_op *op) {
+    MMF_READ_STALL(st, ns);
+    mmfi_hit hit;
+    int rc = mmfi_get(&ns->t, h, key, klen, NULL, 0, &hit, &st);
+    if (rc == MMFI_MISSING) return FALLBACK;
+    if (rc == MMFI_ESTALL) return st_ctx.err;
+    if (rc < 0) return MMF_ECORRUPT;
+    struct mmf_slot *s = &ns->t.slots[hit.slot];
+    mmf_deadline d;
+    mmf__deadline_in(&d, ns->timeout);
+    rc = mmf__claim(ns, s, mmf__token(ns), &d);
+    if (rc) return rc;
+    /* seq_cst: after our seq_cst claim (Dekker with mmf_lock, see lock.c) */
+    if (load_seq_cst(&ns->hdr->lock_owner) && !mmf__holds_lock(ns)) {
+        rc = FALLBACK; /* somebody holds the explicit lock: wait for it */
+    } else {
+        int eq = mmfi_holds_key(&ns->t, s, h, key, klen);
+        if (eq != 1)
+            rc = eq < 0 ? MMF_ECORRUPT : FALLBACK; /* deleted or moved meanwhile */
+        else if (!(rc = prepare(ns, s, op)) && !mmfi_fits(&ns->t, s, op->len))
+            rc = FALLBACK;
+    }
+    if (rc == MMF_OK) mmfi_write_inplace(&ns->t, s, op->val, op->len);
+    mmf__release(s);
+    if (rc == MMF_OK) mmf__wake_slot(s);
+    return rc;
+}
+
+static void free_blocks(mmf *ns, const uint64_t *off, const unsigned *order, int n) {
+    for (int i = 0; i < n; i++)
+        if (off[i] && mmfa_free(ns->base, ns->heap, off[i], order[i]))
+            MMF_DEBUG(ns, "heap: block %llu was not allocated; run mmf_check",
+                      (unsigned long long)off[i]);
+}
+
+/* Two value blocks for len bytes, the value written into the first. */
+static int alloc_value(mmf *ns, const void *val, size_t len, uint64_t b[2], unsigned *order) {
+    b[0] = b[1] = 0;
+    *order = MMF_ORDER_NONE;
+    if (len == 0) return MMF_OK;
+    int k = mmfa_order_for(ns->heap, len);
+    if (k < 0) return MMF_ENOSPC;
+    int rc = mmfa_alloc(ns->base, ns->heap, (unsigned)k, &b[0]);
+    if (!rc) {
+        rc = mmfa_alloc(ns->base, ns->heap, (unsigned)k, &b[1]);
+        if (rc) mmfa_free(ns->base, ns->heap, b[0], (unsigned)k);
+    }
+    if (rc) return rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
+    /* fresh blocks may still be read by a stale reader: word stores */
+    words_store((mmf_a64 *)(ns->base + b[0]), val, len);
+    *order = (unsigned)k;
+    return MMF_OK;
+}
+
+/* Publishes img into slot idx (claimed) through the intent record. */
+static uint64_t publish(mmf *ns, uint64_t idx, const struct mmf_slot_image *img, uint64_t min_gen) {
+    struct mmf_intent *in = &ns->hdr->intent;
+    in->slot = idx;
+    in->min_gen = min_gen;
+    in->img = *img;
+    store_release(&in->state, MMF_INTENT_READY); /* pairs with recovery's acquire */
+    uint64_t g = mmfi_apply_image(&ns->t.slots[idx], img, min_gen);
+    store_release(&in->state, MMF_INTENT_NONE);
+    return g;
+}
+
+static void structure_changed(mmf *ns) {
+    /* seq_cst: before the load of struct_waiters (Dekker with mmf_wait) */
+    fetch_add32_seq_cst(&ns->hdr->struct_seq, 1);
+    mmf__wake_struct(ns);
+}
+
+static int replace_value(mmf *ns, uint64_t idx, uint64_t h, const char *key, size_t klen,
+                         const struct write_op *op) {
+    struct mmf_slot *s = &ns->t.slots[idx];
+    uint64_t old[3];
+    unsigned old_order[3];
+    int nold = mmfi_slot_blocks(&ns->t, s, old, old_order);
+    if (nold < 0) return MMF_ECORRUPT;
+    if (klen > MMF_KEY_INLINE) nold--; /* the key block stays */
+    uint64_t b[2];
+    unsigned order;
+    int rc = alloc_value(ns, op->val, op->len, b, &order);
+    if (rc) return rc;
+    struct mmf_slot_image img;
+    mmfi_make_image(&img, h, key, klen, load_relaxed(&s->key_off), b[0], b[1], order, op->len);
+    publish(ns, idx, &img, 0);
+    free_blocks(ns, old, old_order, nold);
+    return MMF_OK;
+}
+
+static int insert(mmf *ns, uint64_t idx, uint64_t h, const char *key, size_t klen,
+                  const struct write_op *op) {
+    struct mmf_header *hd = ns->hdr;
+    if (load_relaxed(&hd->vars) >= ns->max_vars) return MMF_ENOSPC;
+    struct mmf_slot *s = &ns->t.slots[idx];
+    uint64_t ko = 0;
+    unsigned korder = mmfi_key_order(klen);
+    if (klen > MMF_KEY_INLINE) {
+        int rc = mmfa_alloc(ns->base, ns->heap, korder, &ko);
+        if (rc) return rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
+        words_store((mmf_a64 *)(ns->base + ko), key, klen);
+    }
+    uint64_t b[2];
+    unsigned order;
+    int rc = alloc_value(ns, op->val, op->len, b, &order);
+    if (!rc) {
+        mmf_deadline d;
+        mmf__deadline_in(&d, ns->timeout);
+        rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT, &d);
+        if (rc) free_blocks(ns, b, (unsigned[]){order, order}, 2);
+    }
+    if (rc) {
+        if (ko) mmfa_free(ns->base, ns->heap, ko, korder);
+        return rc;
+    }
+    int was_tomb = load_relaxed(&s->hash) == MMF_HASH_TOMB; /* mutex held */
+    struct mmf_slot_image img;
+    mmfi_make_image(&img, h, key, klen, ko, b[0], b[1], order, op->len);
+    publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1);
+    mmf__release(s);
+    mmf__wake_slot(s);
+    store_relaxed(&hd->vars, load_relaxed(&hd->vars) + 1); /* counters: under the mutex */
+    if (was_tomb) store_relaxed(&hd->tombstones, load_relaxed(&hd->tombstones) - 1);
+    structure_changed(ns);
+    return MMF_OK;
+}
+
+static int write_locked(mmf *ns, uint64_t h, const char *key, size_t klen, struct write_op *op) {
+    mmf_deadline d;
+    mmf__deadline_in(&d, ns->timeout);
+    int rc = mmf__mutex_lock(ns, &d);
+    if (rc) return rc;
+    uint64_t idx;
+    int present = 0;
+    rc = mmfi_find_for_write(&ns->t, h, key, klen, &idx, &present);
+    if (rc == MMFI_ECORRUPT) {
+        rc = MMF_ECORRUPT;
+    } else if (present) {
+        struct mmf_slot *s = &ns->t.slots[idx];
+        rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT, &d);
+        if (!rc) {
+            rc = prepare(ns, s, op);
+            if (!rc && mmfi_fits(&ns->t, s, op->len))
+                mmfi_write_inplace(&ns->t, s, op->val, op->len);
+            else if (!rc)
+                rc = replace_value(ns, idx, h, key, klen, op);
+            mmf__release(s);
+            if (!rc) mmf__wake_slot(s);
+        }
+    } else if (op->kind == OP_CAS && op->expected != 0) {
+        rc = MMF_ECONFLICT;
+    } else if (rc == MMFI_ENOSPC) {
+        rc = MMF_ENOSPC;
+    } else {
+        if (op->kind == OP_ADD) {
+            op->sum = op->delta;
+            op->val = &op->sum;
+            op->len = sizeof op->sum;
+        }
+        rc = insert(ns, idx, h, key, klen, op);
+    }
+    mmf__mutex_unlock(ns);
+    return rc;
+}
+
+static int write_op(mmf *ns, const char *key, struct write_op *op) {
+    size_t klen;
+    if (!ns || mmf__check_key(key, &klen)) return MMF_EINVAL;
+    if ((!op->val && op->len) || op->len > MMF_VALUE_MAX) return MMF_EINVAL;
+    if (!ns->autolock && !mmf__holds_lock(ns)) return MMF_ENOLOCK;
+    uint64_t h = mmfi_hash(key, klen);
+    int rc = write_inplace(ns, h, key, klen, op);
+    if (rc == FALLBACK) rc = write_locked(ns, h, key, klen, op);
+    return rc;
+}
+
+int mmf_set(mmf *ns, const char *key, const void *val, size_t len) {
+    struct write_op op = {.kind = OP_SET, .val = val, .len = len};
+    return write_op(ns, key, &op);
+}
+
+int mmf_cas(mmf *ns, const char *key, uint64_t expected_version, const void *val, size_t len) {
+    struct write_op op = {.kind = OP_CAS, .val = val, .len = len, .expected = expected_version};
+    return write_op(ns, key, &op);
+}
+
+int mmf_add_i64(mmf *ns, const char *key, int64_t delta, int64_t *result) {
+    struct write_op op = {.kind = OP_ADD, .delta = delta};
+    int rc = write_op(ns, key, &op);
+    if (!rc && result) *result = op.sum;
+    return rc;
+}
+
+int mmf_delete(mmf *ns, const char *key) {
+    size_t klen;
+    if (!ns || mmf__check_key(key, &klen)) return MMF_EINVAL;
+    if (!ns->autolock && !mmf__holds_lock(ns)) return MMF_ENOLOCK;
+    uint64_t h = mmfi_hash(key, klen);
+    mmf_deadline d;
+    mmf__deadline_in(&d, ns->timeout);
+    int rc = mmf__mutex_lock(ns, &d);
+    if (rc) return rc;
+    uint64_t idx, blocks[3];
+    unsigned orders[3];
+    int present = 0, n = 0;
+    rc = mmfi_find_for_write(&ns->t, h, key, klen, &idx, &present);
+    struct mmf_slot *s = &ns->t.slots[present ? idx : 0];
+    if (rc == MMFI_ECORRUPT) rc = MMF_ECORRUPT;
+    else if (!present) rc = MMF_ENOTFOUND;
+    else if ((n = mmfi_slot_blocks(&ns->t, s, blocks, orders)) < 0) rc = MMF_ECORRUPT;
+    else rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT, &d);
+    if (!rc) {
+        struct mmf_header *hd = ns->hdr;
+        struct mmf_slot_image img;
+        memset(&img, 0, sizeof img);
+        img.hash = MMF_HASH_TOMB;
+        uint64_t g = publish(ns, idx, &img, 0);
+        mmf__release(s);
+        mmf__wake_slot(s);
+        /* a re-created key's versions continue above this one */
+        if (load_relaxed(&hd->gen_floor) < g) store_relaxed(&hd->gen_floor, g);
+        free_blocks(ns, blocks, orders, n);
+        uint64_t trimmed = mmfi_trim_tombstones(&ns->t, idx);
+        store_relaxed(&hd->vars, load_relaxed(&hd->vars) - 1);
+        store_relaxed(&hd->tombstones, load_relaxed(&hd->tombstones) + 1 - trimmed);
+        structure_changed(ns);
+    }
+    mmf__mutex_unlock(ns);
+    return rc;
+}

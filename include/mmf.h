@@ -1,0 +1,210 @@
+/*
+ * mmf — named variables shared between processes through a memory-mapped
+ * namespace, with lock-free reads.
+ *
+ * A namespace is one POSIX shared-memory object (/dev/shm/NAME) or one backing
+ * file. Every process that opens it gets a view (an `mmf *`); a variable set
+ * through one view is visible through every other at once.
+ *
+ * Reads (mmf_get, mmf_get_v, mmf_exists, mmf_foreach) never lock, never make
+ * a system call and never write to shared memory. Overwriting a variable with
+ * a value that fits its block takes no namespace mutex. Everything that
+ * allocates (a new variable, a delete, a value that needs a bigger block) runs
+ * under the namespace's robust mutex.
+ *
+ * Every function returns MMF_OK (0) or a negative MMF_E* code; mmf_exists
+ * also returns 1. mmf_strerror() names every code. Bad arguments change
+ * nothing.
+ *
+ * Threads may share one handle. A forked child may use its parent's handles.
+ * The namespace lock taken with mmf_lock() belongs to the calling thread.
+ */
+#ifndef MMF_H
+#define MMF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MMF_VERSION_MAJOR 0
+#define MMF_VERSION_MINOR 1
+#define MMF_VERSION_PATCH 0
+#define MMF_VERSION_STRING "0.1.0"
+
+/* The library's version string, e.g. "0.1.0". */
+const char *mmf_version(void);
+
+typedef struct mmf mmf; /* opaque: one process's view of a namespace */
+
+enum {                  /* every function returns one of these; 0 = success */
+    MMF_OK = 0,
+    MMF_ENOTFOUND = -1, /* no such variable */
+    MMF_ENOENT = -2,    /* no such namespace (reuse / attach-only) */
+    MMF_EEXIST = -3,    /* namespace already exists (exclusive creation) */
+    MMF_ENOSPC = -4,    /* heap or index full: nothing was changed */
+    MMF_ETIMEDOUT = -5, /* the namespace lock was not had within the timeout */
+    MMF_ERANGE = -6,    /* caller's buffer too small; *len says how much is needed */
+    MMF_EINVAL = -7,    /* bad argument (NULL, bad name, key too long, ...) */
+    MMF_ECORRUPT = -8,  /* the mapping failed validation */
+    MMF_EVERSION = -9,  /* the namespace has another layout version */
+    MMF_ECONFLICT = -10, /* compare-and-set: version did not match */
+    MMF_EPERM = -11,    /* permission denied by the OS */
+    MMF_ENOLOCK = -12,  /* autolock is off and the caller does not hold the lock */
+    MMF_ESYS = -13,     /* other OS error; errno is kept */
+};
+
+/* A short English description of an MMF_E* code ("unknown error" otherwise). */
+const char *mmf_strerror(int err);
+
+#define MMF_KEY_MAX 255       /* longest key, in bytes */
+#define MMF_NAME_MAX 200      /* longest namespace name */
+#define MMF_VALUE_MAX 0xffffffffu /* longest value, in bytes (the heap is usually the limit) */
+#define MMF_DEFAULT_SIZE (1u << 20) /* size of a namespace created with size 0 */
+
+typedef struct mmf_options {
+    const char *name;  /* required: 1..200 chars of [A-Za-z0-9._-], e.g. "MyApp.SharedMemory";
+                          not starting with '.', never containing ".." */
+    const char *path;  /* backing file (the "swapfile"); NULL = POSIX shared memory */
+    uint64_t size;     /* bytes, used when creating; 0 = MMF_DEFAULT_SIZE */
+    uint32_t max_vars; /* index capacity, used when creating; 0 = derived from size */
+    bool reuse;        /* attach to an existing namespace only; MMF_ENOENT if none */
+    bool exclusive;    /* create a new namespace only; MMF_EEXIST if it exists */
+    bool autolock;     /* default true */
+    double timeout;    /* seconds to wait for the namespace lock; default 10; 0 = forever */
+    uint32_t mode;     /* permission bits when creating; default (and 0) 0600 */
+    bool debug;        /* diagnostics to stderr */
+} mmf_options;
+#define MMF_OPTIONS_INIT {.autolock = true, .timeout = 10.0, .mode = 0600}
+
+/*
+ * Opens (or creates) the namespace described by opt and returns a view in
+ * *out. Any number of processes may open-or-create the same namespace at
+ * once: exactly one creates it, and nobody ever sees it half initialised.
+ * Opening never waits for the namespace lock.
+ * An existing object is trusted only if it is a regular file, not writable by
+ * others unless it is the caller's own, as large as its header says, and its
+ * header validates.
+ * Errors: MMF_EINVAL (bad options), MMF_ENOENT (reuse and none exists),
+ * MMF_EEXIST (exclusive and one exists), MMF_ECORRUPT, MMF_EVERSION,
+ * MMF_EPERM, MMF_ENOSPC (no room in /dev/shm or on the file system), MMF_ESYS.
+ */
+int mmf_open(const mmf_options *opt, mmf **out);
+
+/*
+ * mmf_open with the options as text, for configuration files and the command
+ * line: "name=MyApp.Data size=2M path=data.swp reuse=1 autolock=0 timeout=10
+ * mode=0600 max_vars=1000". Keys are case-insensitive with an optional
+ * leading '-' (also namespace= and swapfile=), separated by spaces or commas;
+ * sizes take K/M/G; booleans are 1/0, true/false, yes/no, on/off; mode is
+ * octal. Errors: as mmf_open; MMF_EINVAL for an unknown key or a bad value.
+ */
+int mmf_open_spec(const char *spec, mmf **out);
+
+/* Parses a spec as mmf_open_spec does, into *opt (starting from
+   MMF_OPTIONS_INIT) without opening anything. The strings in *opt point into
+   buf (bufsize bytes, at least strlen(spec) + 1), which the caller keeps.
+   MMF_EINVAL for an unknown key, a bad value or a spec longer than buf. */
+int mmf_parse_spec(const char *spec, mmf_options *opt, char *buf, size_t bufsize);
+
+/* Unmaps the view and frees the handle; the namespace and its variables stay.
+   A lock still held by the calling thread is released. */
+int mmf_close(mmf *ns);
+
+/* Removes the namespace (path NULL = the POSIX shared-memory object NAME).
+   Views already open keep working until closed. MMF_ENOENT if none. */
+int mmf_unlink(const char *name, const char *path);
+
+/*
+ * Variables. Keys: NUL-terminated, 1..MMF_KEY_MAX bytes. Values: any bytes,
+ * length 0 allowed (the variable keeps its name and holds no memory).
+ */
+
+/* Sets key to len bytes at val (val may be NULL when len is 0). A value that
+   fits the variable's block is written in place without the namespace mutex.
+   Errors: MMF_EINVAL, MMF_ENOSPC (nothing changed), MMF_ETIMEDOUT,
+   MMF_ENOLOCK (autolock off and the lock is not held). */
+int mmf_set(mmf *ns, const char *key, const void *val, size_t len);
+
+/* Copies the value into buf (cap bytes) and its length into *len.
+   MMF_ERANGE if cap is too small (*len is then the length needed; buf may be
+   NULL when cap is 0). MMF_ENOTFOUND if there is no such variable. */
+int mmf_get(mmf *ns, const char *key, void *buf, size_t cap, size_t *len);
+
+/* Removes the variable. MMF_ENOTFOUND if there is none. */
+int mmf_delete(mmf *ns, const char *key);
+
+/* 1 if the variable exists, 0 if not, or an error (<0). */
+int mmf_exists(mmf *ns, const char *key);
+
+/*
+ * The namespace lock. While a thread holds it, writes from every other thread
+ * and process wait (up to their timeout); reads go on. mmf_lock returns only
+ * once writes already under way elsewhere have finished. The lock is
+ * recursive for its holder; a holder that dies releases it, and the next
+ * process to lock repairs what the dead one left half done (counted in
+ * mmf_stats.lock_recoveries).
+ * mmf_lock: timeout in seconds, 0 = forever; MMF_OK or MMF_ETIMEDOUT.
+ * mmf_unlock: MMF_ENOLOCK if the calling thread does not hold the lock.
+ */
+int mmf_lock(mmf *ns, double timeout);
+int mmf_unlock(mmf *ns);
+
+/* Writes the header, the heap (blocks, free lists) and the variable table to
+   out, as text, under the namespace lock. */
+int mmf_dump(mmf *ns, FILE *out);
+
+/*
+ * Versions: every variable carries a 64-bit version that changes on every
+ * write and never repeats for a key, even across delete and re-create. A
+ * missing variable has version 0.
+ */
+
+/* mmf_get that also returns the version of the value it copied. */
+int mmf_get_v(mmf *ns, const char *key, void *buf, size_t cap, size_t *len, uint64_t *version);
+
+/* Sets key only if its version is expected_version (0: only if missing).
+   MMF_ECONFLICT otherwise, changing nothing. */
+int mmf_cas(mmf *ns, const char *key, uint64_t expected_version, const void *val, size_t len);
+
+/* Atomically adds delta to the native-endian int64_t in key (a missing
+   variable counts as 0 and is created) and stores the sum in *result (may be
+   NULL). MMF_EINVAL if the variable's length is not 8. */
+int mmf_add_i64(mmf *ns, const char *key, int64_t delta, int64_t *result);
+
+/* Sleeps (futex, no spinning) until the version of key differs from version,
+   including by its creation or deletion. timeout in seconds, 0 = forever.
+   MMF_OK or MMF_ETIMEDOUT. */
+int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout);
+
+/* Calls fn for every variable with a consistent copy of it, without locking.
+   Variables set or deleted during the walk may or may not be seen. A non-zero
+   return from fn stops the walk and is returned. */
+typedef int (*mmf_visit_fn)(const char *key, const void *val, size_t len, uint64_t version,
+                            void *ctx);
+int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx);
+
+typedef struct mmf_stats {
+    uint64_t size, heap_size, heap_used, heap_free, largest_free_block;
+    uint64_t vars, max_vars, tombstones;
+    uint64_t lock_acquisitions, lock_recoveries;
+} mmf_stats;
+
+/* Sizes and counters, read without locking (a snapshot, not a transaction). */
+int mmf_stat(mmf *ns, mmf_stats *st);
+
+/* Walks index and heap under the namespace lock: every slot's offsets in
+   bounds, every block either free or owned by exactly one variable, free lists
+   whole, counters right. Writes what it finds to report (may be NULL).
+   MMF_OK or MMF_ECORRUPT (or MMF_ETIMEDOUT). */
+int mmf_check(mmf *ns, FILE *report);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMF_H */

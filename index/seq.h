@@ -1,0 +1,57 @@
+/*
+ * The generation-counter (seqlock) primitive, used by every reader and writer
+ * of a slot; nothing else touches a slot's gen.
+ *
+ * Writer (holding the slot's claim, so it is the only writer):
+ *     odd = seq_write_begin(&gen, min);   gen := odd      (relaxed)
+ *                                         release fence
+ *     ... relaxed atomic stores to the slot and its blocks ...
+ *     seq_write_end(&gen, odd);           gen := odd + 1  (release, seq_cst)
+ * Reader:
+ *     g = seq_read_begin(&gen);           acquire load; odd means "wait"
+ *     ... relaxed atomic loads ...
+ *     if (seq_read_retry(&gen, g)) retry; acquire fence, relaxed re-load
+ *
+ * Why it is correct (Boehm, "Can seqlocks get along with programming language
+ * memory models?", HP Labs 2012): if any relaxed load of the reader returns a
+ * value stored after a writer's release fence, that fence synchronizes with
+ * the reader's acquire fence, so the writer's odd store happens before the
+ * reader's re-load of gen, which then cannot return g. If the reader's first
+ * load returned the even value of seq_write_end, its acquire pairs with that
+ * release and every store of that write is visible.
+ *
+ * seq_write_end is seq_cst rather than release so that it is ordered before
+ * the load of the slot's waiter count that follows it (Dekker with mmf_wait:
+ * either the writer sees the waiter, or the waiter sees the new gen).
+ */
+#ifndef MMF_INDEX_SEQ_H
+#define MMF_INDEX_SEQ_H
+
+#include "../common/atomics.h"
+
+MMF_INLINE uint64_t seq_read_begin(const mmf_a64 *gen) {
+    return load_acquire(gen); /* pairs with seq_write_end */
+}
+
+MMF_INLINE int seq_read_retry(const mmf_a64 *gen, uint64_t g) {
+    fence_acquire(); /* keeps the data loads above the re-load of gen */
+    return load_relaxed(gen) != g;
+}
+
+/* Returns the odd generation now in gen: one past the current one, and at
+   least min_odd (rounded up to odd) so that versions never repeat. */
+MMF_INLINE uint64_t seq_write_begin(mmf_a64 *gen, uint64_t min_odd) {
+    /* relaxed: the claim's acquire CAS ordered us after the previous writer */
+    /* an odd gen here was left by a dead writer: this write completes it */
+    uint64_t odd = load_relaxed(gen) | 1u;
+    if (odd < (min_odd | 1u)) odd = min_odd | 1u;
+    store_relaxed(gen, odd);
+    fence_release(); /* the odd gen is visible before any data store below */
+    return odd;
+}
+
+MMF_INLINE void seq_write_end(mmf_a64 *gen, uint64_t odd) {
+    store_seq_cst(gen, odd + 1); /* release for readers; seq_cst for waiters */
+}
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * The write side of the slot protocol.
+ *
+ * In place (claim held, no mutex):
+ *   1. seq_write_begin: gen odd, release fence
+ *   2. the new value into the spare block (relaxed word stores)
+ *   3. one release store of vstate: length and current block flip together
+ *   4. seq_write_end: gen even
+ * A writer killed before 3 leaves the old value whole; after 3, the new one.
+ * Either way vstate is whole; recovery (or a claimer) only ends the odd gen.
+ *
+ * Structural (claim and namespace mutex held): the slot image, recorded in
+ * the header's intent record beforehand, is copied into the slot between
+ * seq_write_begin and seq_write_end. A writer killed in between leaves a
+ * slot that recovery completes from the intent record.
+ */
+#include "index.h"
+#include "seq.h"
+#include "../common/words.h"
+
+static inline int block_ok(const struct mmfi_table *t, uint64_t off, uint64_t len) {
+    return off >= t->heap_lo && off <= t->heap_hi && len <= t->heap_hi - off && !(off & 7);
+}
+
+unsigned mmfi_key_order(size_t klen) {
+    unsigned k = 0;
+    while (((uint64_t)MMFA_UNIT << k) < klen) k++;
+    return k;
+}
+
+int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t h,
+                   const char *key, size_t klen) {
+    /* relaxed: hash and key change only under the mutex / claim we hold */
+    if (load_relaxed(&s->hash) != h) return 0;
+    uint64_t vs = load_relaxed(&s->vstate);
+    if (VS_KLEN(vs) != klen) return 0;
+    const mmf_a64 *w = s->key;
+    if (klen > MMF_KEY_INLINE) {
+        uint64_t ko = load_relaxed(&s->key_off);
+        if (!block_ok(t, ko, klen)) return MMFI_ECORRUPT;
+        w = (const mmf_a64 *)(t->base + ko);
+    }
+    for (size_t i = 0; i < words_for(klen); i++)
+        if (load_relaxed(&w[i]) != key_word(key, klen, i)) return 0;
+    return 1;
+}
+
+int mmfi_find_for_write(const struct mmfi_table *t, uint64_t h, const char *key, size_t klen,
+                        uint64_t *slot, int *present) {
+    uint64_t free_at = UINT64_MAX;
+    for (uint64_t i = 0; i <= t->mask; i++) {
+        uint64_t idx = (h + i) & t->mask;
+        const struct mmf_slot *s = &t->slots[idx];
+        uint64_t sh = load_relaxed(&s->hash); /* stable under the mutex */
+        if (sh == MMF_HASH_EMPTY) {
+            if (free_at == UINT64_MAX) free_at = idx;
+            break;
+        }
+        if (sh == MMF_HASH_TOMB) {
+            if (free_at == UINT64_MAX) free_at = idx;
+            continue;
+        }
+        if (sh != h) continue;
+        int eq = mmfi_holds_key(t, s, h, key, klen);
+        if (eq < 0) return eq;
+        if (eq) {
+            *slot = idx;
+            *present = 1;
+            return MMFI_FOUND;
+        }
+    }
+    if (free_at == UINT64_MAX) return MMFI_ENOSPC;
+    *slot = free_at;
+    *present = 0;
+    return MMFI_MISSING;
+}
+
+int mmfi_fits(const struct mmfi_table *t, const struct mmf_slot *s, size_t len) {
+    uint64_t vs = load_relaxed(&s->vstate); /* claim held: only we change it */
+    unsigned order = VS_ORDER(vs);
+    if (order == MMF_ORDER_NONE) return len == 0;
+    if (len == 0 || order >= MMFA_ORDERS) return 0;
+    uint64_t bsize = (uint64_t)MMFA_UNIT << order;
+    /* a value that shrank to a quarter of a large block gives it back */
+    if (len > bsize || (order >= 4 && len <= bsize / 4)) return 0;
+    uint64_t spare = load_relaxed(&s->blk[!VS_CUR(vs)]);
+    return block_ok(t, spare, bsize);
+}
+
+uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, const void *val,
+                            size_t len) {
+    uint64_t vs = load_relaxed(&s->vstate); /* claim held */
+    unsigned spare = !VS_CUR(vs);
+    uint64_t odd = seq_write_begin(&s->gen, 0);
+    if (len) {
+        uint64_t b = load_relaxed(&s->blk[spare]); /* checked by mmfi_fits */
+        words_store((mmf_a64 *)(t->base + b), val, len);
+    }
+    /* release: recovery reading vstate (acquire) sees the value it names */
+    store_release(&s->vstate, VS_MAKE(len, spare, VS_KLEN(vs), VS_ORDER(vs)));
+    seq_write_end(&s->gen, odd);
+    return odd + 1;
+}
+
+uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, uint64_t min_gen) {
+    uint64_t odd = seq_write_begin(&s->gen, min_gen);
+    /* relaxed: all ordered by seq_write_begin's fence and seq_write_end */
+    for (unsigned i = 0; i < 8; i++) store_relaxed(&s->key[i], img->key[i]);
+    store_relaxed(&s->key_off, img->key_off);
+    store_relaxed(&s->blk[0], img->blk[0]);
+    store_relaxed(&s->blk[1], img->blk[1]);
+    store_relaxed(&s->vstate, img->vstate);
+    store_relaxed(&s->hash, img->hash);
+    seq_write_end(&s->gen, odd);
+    return odd + 1;
+}
+
+void mmfi_make_image(struct mmf_slot_image *img, uint64_t h, const char *key, size_t klen,
+                     uint64_t key_off, uint64_t blk0, uint64_t blk1, unsigned order, size_t len) {
+    memset(img, 0, sizeof *img);
+    img->hash = h;
+    img->vstate = VS_MAKE(len, 0, klen, order);
+    img->blk[0] = blk0;
+    img->blk[1] = blk1;
+    img->key_off = key_off;
+    if (klen <= MMF_KEY_INLINE)
+        for (size_t i = 0; i < words_for(klen); i++) img->key[i] = key_word(key, klen, i);
+}
+
+uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t idx) {
+    uint64_t n = 0;
+    idx &= t->mask;
+    while (n <= t->mask && load_relaxed(&t->slots[idx].hash) == MMF_HASH_TOMB &&
+           load_relaxed(&t->slots[(idx + 1) & t->mask].hash) == MMF_HASH_EMPTY) {
+        /* relaxed: readers treat TOMB and EMPTY alike for every key that
+           could reach this slot, since the slot after it is EMPTY */
+        store_relaxed(&t->slots[idx].hash, MMF_HASH_EMPTY);
+        n++;
+        idx = (idx - 1) & t->mask;
+    }
+    return n;
+}
+
+int mmfi_slot_blocks(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t off[3],
+                     unsigned order[3]) {
+    uint64_t vs = load_relaxed(&s->vstate); /* mutex held, or a check */
+    int n = 0;
+    unsigned vo = VS_ORDER(vs), klen = VS_KLEN(vs);
+    if (klen == 0) return MMFI_ECORRUPT;
+    if (vo != MMF_ORDER_NONE) {
+        if (vo >= MMFA_ORDERS || VS_LEN(vs) > ((uint64_t)MMFA_UNIT << vo)) return MMFI_ECORRUPT;
+        for (unsigned i = 0; i < 2; i++) {
+            off[n] = load_relaxed(&s->blk[i]);
+            order[n] = vo;
+            if (!block_ok(t, off[n], (uint64_t)MMFA_UNIT << vo)) return MMFI_ECORRUPT;
+            n++;
+        }
+    } else if (VS_LEN(vs) != 0) {
+        return MMFI_ECORRUPT;
+    }
+    if (klen > MMF_KEY_INLINE) {
+        off[n] = load_relaxed(&s->key_off);
+        order[n] = mmfi_key_order(klen);
+        if (!block_ok(t, off[n], (uint64_t)MMFA_UNIT << order[n])) return MMFI_ECORRUPT;
+        n++;
+    }
+    return n;
+}
