@@ -1,0 +1,302 @@
+/* The hash index on its own: slots in ordinary memory, blocks placed by hand. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "../index/index.h"
+#include "testutil.h"
+
+#define CAP 16u
+#define HEAP_OFF (CAP * MMF_SLOT_SIZE)
+#define HEAP_SIZE (64u * 1024)
+
+static unsigned char *region;
+static struct mmfi_table t;
+static uint64_t next_block;
+
+static void setup(void) {
+    free(region);
+    region = aligned_alloc(64, HEAP_OFF + HEAP_SIZE);
+    memset(region, 0, HEAP_OFF + HEAP_SIZE);
+    t.base = region;
+    t.slots = (struct mmf_slot *)region;
+    t.mask = CAP - 1;
+    t.heap_lo = HEAP_OFF;
+    t.heap_hi = HEAP_OFF + HEAP_SIZE;
+    next_block = HEAP_OFF;
+}
+
+static uint64_t block(unsigned order) {
+    uint64_t off = next_block;
+    next_block += (uint64_t)MMFA_UNIT << order;
+    CU_ASSERT_FATAL(next_block <= HEAP_OFF + HEAP_SIZE);
+    return off;
+}
+
+/* Inserts key = value as core would (without the intent record). */
+static uint64_t put(const char *key, const char *val) {
+    size_t klen = strlen(key), len = strlen(val);
+    uint64_t h = mmfi_hash(key, klen), idx;
+    int present = -1;
+    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, h, key, klen, &idx, &present), MMFI_MISSING);
+    CU_ASSERT_EQUAL(present, 0);
+    uint64_t ko = klen > MMF_KEY_INLINE ? block(mmfi_key_order(klen)) : 0;
+    if (ko) memcpy(region + ko, key, klen);
+    unsigned order = 2;
+    uint64_t b0 = block(order), b1 = block(order);
+    memcpy(region + b0, val, len);
+    struct mmf_slot_image img;
+    mmfi_make_image(&img, h, key, klen, ko, b0, b1, order, len);
+    return mmfi_apply_image(&t.slots[idx], &img, 0);
+}
+
+static int get(const char *key, char *buf, size_t cap, mmfi_hit *hit) {
+    int rc = mmfi_get(&t, mmfi_hash(key, strlen(key)), key, strlen(key), buf, cap, hit, NULL);
+    if (rc == MMFI_FOUND) buf[hit->len] = '\0';
+    return rc;
+}
+
+static void del(const char *key) {
+    size_t klen = strlen(key);
+    uint64_t h = mmfi_hash(key, klen), idx;
+    int present = 0;
+    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, h, key, klen, &idx, &present), MMFI_FOUND);
+    struct mmf_slot_image img;
+    memset(&img, 0, sizeof img);
+    img.hash = MMF_HASH_TOMB;
+    mmfi_apply_image(&t.slots[idx], &img, 0);
+    mmfi_trim_tombstones(&t, idx);
+}
+
+static void test_hash_avoids_reserved_values(void) {
+    char key[32];
+    for (int i = 0; i < 10000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        CU_ASSERT(mmfi_hash(key, strlen(key)) > MMF_HASH_TOMB);
+    }
+}
+
+static void test_put_get(void) {
+    setup();
+    char buf[256];
+    mmfi_hit hit;
+    uint64_t v = put("alpha", "one");
+    CU_ASSERT(v > 0 && v % 2 == 0);
+    CU_ASSERT_EQUAL(get("alpha", buf, sizeof buf, &hit), MMFI_FOUND);
+    CU_ASSERT_STRING_EQUAL(buf, "one");
+    CU_ASSERT_EQUAL(hit.version, v);
+    CU_ASSERT_EQUAL(get("beta", buf, sizeof buf, &hit), MMFI_MISSING);
+    CU_ASSERT_EQUAL(get("alph", buf, sizeof buf, &hit), MMFI_MISSING);
+    CU_ASSERT_EQUAL(mmfi_get(&t, mmfi_hash("alpha", 5), "alpha", 5, buf, 2, &hit, NULL), MMFI_SMALL);
+    CU_ASSERT_EQUAL(hit.len, 3);
+}
+
+static void test_long_keys_live_in_blocks(void) {
+    setup();
+    char key[MMF_KEY_MAX + 1], buf[64];
+    memset(key, 'x', MMF_KEY_MAX);
+    key[MMF_KEY_MAX] = '\0';
+    put(key, "long");
+    mmfi_hit hit;
+    CU_ASSERT_EQUAL(get(key, buf, sizeof buf, &hit), MMFI_FOUND);
+    CU_ASSERT_STRING_EQUAL(buf, "long");
+    key[MMF_KEY_MAX - 1] = 'y'; /* same length, last byte differs */
+    CU_ASSERT_EQUAL(get(key, buf, sizeof buf, &hit), MMFI_MISSING);
+    uint64_t off[3];
+    unsigned order[3];
+    key[MMF_KEY_MAX - 1] = 'x';
+    CU_ASSERT_EQUAL(mmfi_slot_blocks(&t, &t.slots[hit.slot], off, order), 3);
+}
+
+static void test_tombstones_keep_probes_whole(void) {
+    setup();
+    char key[16], buf[64];
+    mmfi_hit hit;
+    for (int i = 0; i < 12; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        put(key, key);
+    }
+    for (int i = 0; i < 12; i += 3) {
+        snprintf(key, sizeof key, "key%d", i);
+        del(key);
+    }
+    for (int i = 0; i < 12; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        int rc = get(key, buf, sizeof buf, &hit);
+        if (i % 3 == 0) {
+            CU_ASSERT_EQUAL(rc, MMFI_MISSING);
+        } else {
+            CU_ASSERT_EQUAL(rc, MMFI_FOUND);
+            CU_ASSERT_STRING_EQUAL(buf, key);
+        }
+    }
+    /* every tombstone left is followed by a used slot (or another tombstone) */
+    for (uint64_t i = 0; i < CAP; i++)
+        if (load_relaxed(&t.slots[i].hash) == MMF_HASH_TOMB)
+            CU_ASSERT(load_relaxed(&t.slots[(i + 1) % CAP].hash) != MMF_HASH_EMPTY);
+    /* deleting everything leaves no tombstone at all */
+    for (int i = 0; i < 12; i++)
+        if (i % 3) {
+            snprintf(key, sizeof key, "key%d", i);
+            del(key);
+        }
+    for (uint64_t i = 0; i < CAP; i++) CU_ASSERT_EQUAL(load_relaxed(&t.slots[i].hash), MMF_HASH_EMPTY);
+}
+
+static void test_full_table(void) {
+    setup();
+    char key[16];
+    for (unsigned i = 0; i < CAP; i++) {
+        snprintf(key, sizeof key, "full%u", i);
+        put(key, "v");
+    }
+    uint64_t idx;
+    int present;
+    CU_ASSERT_EQUAL(mmfi_find_for_write(&t, mmfi_hash("more", 4), "more", 4, &idx, &present),
+                    MMFI_ENOSPC);
+    char buf[8];
+    mmfi_hit hit;
+    CU_ASSERT_EQUAL(get("more", buf, sizeof buf, &hit), MMFI_MISSING); /* bounded probe */
+}
+
+static void test_in_place_flip(void) {
+    setup();
+    char buf[300];
+    mmfi_hit hit;
+    uint64_t v1 = put("k", "first");
+    get("k", buf, sizeof buf, &hit);
+    struct mmf_slot *s = &t.slots[hit.slot];
+    CU_ASSERT(mmfi_fits(&t, s, 256));
+    CU_ASSERT(!mmfi_fits(&t, s, 257));
+    CU_ASSERT(!mmfi_fits(&t, s, 0)); /* an empty value gives its blocks back */
+    uint64_t cur = VS_CUR(load_relaxed(&s->vstate));
+    uint64_t v2 = mmfi_write_inplace(&t, s, "second", 6);
+    CU_ASSERT_EQUAL(v2, v1 + 2);
+    CU_ASSERT_EQUAL(VS_CUR(load_relaxed(&s->vstate)), !cur);
+    CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_FOUND);
+    CU_ASSERT_STRING_EQUAL(buf, "second");
+    CU_ASSERT_EQUAL(hit.version, v2);
+}
+
+static void test_out_of_bounds_is_corrupt(void) {
+    setup();
+    char buf[64];
+    mmfi_hit hit;
+    put("k", "v");
+    get("k", buf, sizeof buf, &hit);
+    struct mmf_slot *s = &t.slots[hit.slot];
+    uint64_t vs = load_relaxed(&s->vstate);
+    store_relaxed(&s->blk[VS_CUR(vs)], HEAP_OFF + HEAP_SIZE - 1);
+    CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_ECORRUPT);
+    store_relaxed(&s->blk[VS_CUR(vs)], 8); /* into the slot array */
+    CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_ECORRUPT);
+    uint64_t off[3];
+    unsigned order[3];
+    CU_ASSERT_EQUAL(mmfi_slot_blocks(&t, s, off, order), MMFI_ECORRUPT);
+}
+
+static int stall_answer;
+static int stall_calls;
+static int stall_fn(void *ctx, struct mmf_slot *s, uint64_t spins) {
+    (void)ctx, (void)s, (void)spins;
+    stall_calls++;
+    return stall_answer;
+}
+
+static void test_stalled_slot(void) {
+    setup();
+    char buf[64];
+    mmfi_hit hit;
+    uint64_t v = put("k", "whole");
+    get("k", buf, sizeof buf, &hit);
+    struct mmf_slot *s = &t.slots[hit.slot];
+    store_relaxed(&s->gen, v + 1); /* a writer died between its two gen stores */
+    mmfi_stall st = {stall_fn, NULL};
+    stall_answer = MMFI_STALL_READ_THROUGH;
+    stall_calls = 0;
+    CU_ASSERT_EQUAL(mmfi_get(&t, mmfi_hash("k", 1), "k", 1, buf, sizeof buf, &hit, &st), MMFI_FOUND);
+    CU_ASSERT_EQUAL(stall_calls, 1);
+    CU_ASSERT_EQUAL(hit.version, v + 2);
+    stall_answer = MMFI_ESTALL;
+    CU_ASSERT_EQUAL(mmfi_get(&t, mmfi_hash("k", 1), "k", 1, buf, sizeof buf, &hit, &st), MMFI_ESTALL);
+    /* another key's odd slot does not stall a lookup that passes it */
+    CU_ASSERT_EQUAL(get("other", buf, sizeof buf, &hit), MMFI_MISSING);
+}
+
+/* One writer publishes values whose bytes all equal a counter, in place;
+   readers must never see a mix. Run under TSan too. */
+#define VLEN 200
+static atomic_int stop;
+static struct mmf_slot *hot;
+
+static void *writer(void *arg) {
+    (void)arg;
+    unsigned char val[VLEN];
+    for (unsigned i = 1; i <= 200000 && !atomic_load(&stop); i++) {
+        memset(val, (int)(i & 0xff), VLEN);
+        mmfi_write_inplace(&t, hot, val, (i % 2) ? VLEN : VLEN / 2);
+    }
+    atomic_store(&stop, 1);
+    return NULL;
+}
+
+static void *reader(void *arg) {
+    long *torn = arg;
+    unsigned char buf[VLEN];
+    mmfi_hit hit;
+    while (!atomic_load(&stop)) {
+        if (mmfi_get(&t, mmfi_hash("hot", 3), "hot", 3, buf, sizeof buf, &hit, NULL) != MMFI_FOUND) {
+            (*torn)++;
+            continue;
+        }
+        for (size_t i = 1; i < hit.len; i++)
+            if (buf[i] != buf[0]) {
+                (*torn)++;
+                break;
+            }
+    }
+    return NULL;
+}
+
+static void test_concurrent_readers_never_see_a_torn_value(void) {
+    setup();
+    char val[VLEN + 1];
+    memset(val, 0, sizeof val);
+    memset(val, 1, VLEN);
+    put("hot", val);
+    char buf[VLEN + 1];
+    mmfi_hit hit;
+    get("hot", buf, sizeof buf, &hit);
+    hot = &t.slots[hit.slot];
+    atomic_store(&stop, 0);
+    pthread_t w, r[2];
+    long torn[2] = {0, 0};
+    pthread_create(&r[0], NULL, reader, &torn[0]);
+    pthread_create(&r[1], NULL, reader, &torn[1]);
+    pthread_create(&w, NULL, writer, NULL);
+    pthread_join(w, NULL);
+    pthread_join(r[0], NULL);
+    pthread_join(r[1], NULL);
+    CU_ASSERT_EQUAL(torn[0] + torn[1], 0);
+    CU_ASSERT_EQUAL(get("hot", buf, sizeof buf, &hit), MMFI_FOUND);
+    CU_ASSERT(hit.len == VLEN || hit.len == VLEN / 2);
+}
+
+int main(void) {
+    static const test_case tests[] = {
+        {"hash avoids the reserved values", test_hash_avoids_reserved_values},
+        {"put and get", test_put_get},
+        {"long keys live in key blocks", test_long_keys_live_in_blocks},
+        {"tombstones keep probes whole, trailing ones are trimmed",
+         test_tombstones_keep_probes_whole},
+        {"a full table: insert refused, miss bounded", test_full_table},
+        {"in-place write flips the spare block", test_in_place_flip},
+        {"offsets out of bounds are corrupt", test_out_of_bounds_is_corrupt},
+        {"a stalled slot is read through or given up", test_stalled_slot},
+        {"concurrent readers never see a torn value",
+         test_concurrent_readers_never_see_a_torn_value},
+        {NULL, NULL}};
+    int rc = run_suite("index", tests);
+    free(region);
+    return rc;
+}

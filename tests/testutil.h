@@ -1,0 +1,69 @@
+/* Shared by the CUnit test programs: suite registration, unique names, and
+   child processes that report through their exit status. */
+#ifndef MMF_TESTUTIL_H
+#define MMF_TESTUTIL_H
+
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mmf.h"
+
+typedef struct test_case {
+    const char *name;
+    void (*fn)(void);
+} test_case;
+
+/* Runs the tests as one suite; the exit status is the number of failures. */
+static inline int run_suite(const char *suite, const test_case *tests) {
+    if (CU_initialize_registry() != CUE_SUCCESS) return 1;
+    CU_pSuite s = CU_add_suite(suite, NULL, NULL);
+    for (const test_case *t = tests; t->name; t++) CU_add_test(s, t->name, t->fn);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    return failed ? 1 : 0;
+}
+
+/* A namespace name no other test run uses. */
+static inline const char *unique_name(char *buf, size_t n, const char *what) {
+    static unsigned counter;
+    snprintf(buf, n, "mmf-test.%s.%d.%u", what, (int)getpid(), counter++);
+    return buf;
+}
+
+/* Opens a fresh namespace (removing a stale one of the same name). */
+static inline mmf *fresh(const char *name, uint64_t size, uint32_t max_vars) {
+    mmf_unlink(name, NULL);
+    mmf_options o = MMF_OPTIONS_INIT;
+    o.name = name;
+    o.size = size;
+    o.max_vars = max_vars;
+    mmf *ns = NULL;
+    int rc = mmf_open(&o, &ns);
+    if (rc) fprintf(stderr, "open %s: %s\n", name, mmf_strerror(rc));
+    return ns;
+}
+
+/* Waits for a child; returns its exit status, or 100 + signal if killed. */
+static inline int wait_child(pid_t pid) {
+    int st;
+    if (waitpid(pid, &st, 0) != pid) return -1;
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    return 100 + WTERMSIG(st);
+}
+
+/* In a child: exits 0 if cond holds, else prints where and exits 1. */
+#define CHILD_REQUIRE(cond)                                                                        \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #cond);         \
+            _exit(1);                                                                              \
+        }                                                                                          \
+    } while (0)
+
+#endif
