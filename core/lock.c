@@ -46,9 +46,30 @@ __attribute__((cold)) static int after_owner_died(mmf *ns) {
     return rc;
 }
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MMF_TSAN 1
+#endif
+#endif
+
+static int timed_lock(pthread_mutex_t *m, const mmf_deadline *d) {
+#ifdef MMF_TSAN
+    /* ThreadSanitizer does not intercept pthread_mutex_clocklock (it would
+       see every unlock as unmatched): use the realtime clock under it only */
+    struct timespec mono, real;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    int64_t left = (int64_t)(d->at.tv_sec - mono.tv_sec) * 1000000000 + (d->at.tv_nsec - mono.tv_nsec);
+    int64_t at = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec + (left > 0 ? left : 0);
+    struct timespec abs = {(time_t)(at / 1000000000), (long)(at % 1000000000)};
+    return pthread_mutex_timedlock(m, &abs);
+#else
+    return pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &d->at);
+#endif
+}
+
 int mmf__mutex_lock(mmf *ns, const mmf_deadline *d) {
-    int rc = d->forever ? pthread_mutex_lock(&ns->hdr->mutex)
-                        : pthread_mutex_clocklock(&ns->hdr->mutex, CLOCK_MONOTONIC, &d->at);
+    int rc = d->forever ? pthread_mutex_lock(&ns->hdr->mutex) : timed_lock(&ns->hdr->mutex, d);
     if (rc == ETIMEDOUT) return MMF_ETIMEDOUT;
     if (rc == EOWNERDEAD) {
         int r = after_owner_died(ns);
