@@ -98,7 +98,7 @@ static void push_free(unsigned char *base, struct mmfa_heap *h, uint64_t unit, u
 
 /* Unlinks a free block of the given order whose unit is known valid. */
 static int unlink_free(unsigned char *base, struct mmfa_heap *h, uint64_t unit, unsigned order) {
-    uint64_t off = off_of(h, unit), pu, nu;
+    uint64_t off = off_of(h, unit), pu = 0, nu = 0;
     struct mmfa_free_block *b = block_at(base, h, unit);
     uint64_t prev = load_relaxed(&b->prev), next = load_relaxed(&b->next);
     if (prev && !is_free_block(base, h, prev, order, &pu)) return MMFA_ECORRUPT;

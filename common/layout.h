@@ -2,10 +2,15 @@
  * Every structure that lives in the mapping, in one place.
  *
  * The mapping is addressed by offsets from its first byte, never by pointers:
- * each process maps it at another address. Offsets 0 (the header) is never a
+ * each process maps it at another address. Offset 0 (the header) is never a
  * block, so 0 doubles as "none".
  *
- *   [ header (4 KiB) | index: capacity x 128-byte slots | heap meta | heap ]
+ *   [ header 4 KiB | index: cap x 8-byte entries | slots: max_vars x 256 B |
+ *     heap meta | heap ]
+ *
+ * The index is dense on purpose: a probe walks 8-byte entries (a 2 MiB
+ * index serves a million variables from cache), and only the entry that
+ * matches leads to the variable's slot, one random access.
  *
  * Only this file decides sizes and offsets; the _Static_asserts below pin
  * them, and mmf__layout_fingerprint folds them into the header so that two
@@ -27,20 +32,38 @@
 
 /* ---- slots (index/) ---------------------------------------------------- */
 
-#define MMF_SLOT_SIZE 128u
-#define MMF_KEY_INLINE 64u /* keys up to this long live in the slot itself */
-#define MMF_HASH_EMPTY 0u  /* never used: a probe for a missing key stops here */
-#define MMF_HASH_TOMB 1u   /* was used: probes go on past it */
+#define MMF_SLOT_SIZE 256u
+#define MMF_KEY_INLINE 64u   /* keys up to this long live in the slot itself */
+#define MMF_VALUE_INLINE 64u /* values up to this long too, double-buffered */
+#define MMF_HASH_EMPTY 0u    /* a slot that holds no variable */
+#define MMF_HASH_TOMB 1u     /* reserved: key hashes are moved off 0 and 1 */
+
+/*
+ * Index entry: 0 EMPTY (a probe for a missing key stops here), 1 TOMBSTONE
+ * (was used: probes go on past it), else the top 40 bits of the key's hash
+ * (its tag, with bit 24 forced on so it is never 0 or 1) over the index of
+ * the variable's slot in bits 0..23.
+ */
+#define MMF_ENTRY_EMPTY 0u
+#define MMF_ENTRY_TOMB 1u
+#define MMF_SLOT_BITS 24u
+#define MMF_MAX_VARS ((1u << MMF_SLOT_BITS) - 1u)
+#define ENTRY_TAG(h) (((h) | (1ull << MMF_SLOT_BITS)) & ~((1ull << MMF_SLOT_BITS) - 1u))
+#define ENTRY_MAKE(h, slot) (ENTRY_TAG(h) | (uint64_t)(slot))
+#define ENTRY_SLOT(e) ((uint64_t)(e) & ((1ull << MMF_SLOT_BITS) - 1u))
+#define ENTRY_LIVE(e) ((e) > MMF_ENTRY_TOMB)
 
 /*
  * vstate packs what must change together into one word, so that a reader
  * (and crash recovery) sees all of it or none of it:
  *   bits  0..31  value length
- *   bit  32      which of blk[0], blk[1] holds the current value
+ *   bit  32      which buffer holds the current value: blk[i] or ival[i]
  *   bits 40..47  key length (1..255)
- *   bits 48..55  buddy order of both value blocks, MMF_ORDER_NONE without
+ *   bits 48..55  buddy order of both value blocks; MMF_ORDER_INLINE for a
+ *                value in the slot's ival buffers; MMF_ORDER_NONE for none
  */
 #define MMF_ORDER_NONE 0xffu
+#define MMF_ORDER_INLINE 0xfeu
 #define VS_LEN(v) ((uint32_t)((v) & 0xffffffffu))
 #define VS_CUR(v) ((unsigned)(((v) >> 32) & 1u))
 #define VS_KLEN(v) ((unsigned)(((v) >> 40) & 0xffu))
@@ -58,28 +81,37 @@
 #define MMF_OWNER_STRUCT 0x80000000ull
 #define OWNER_PID(o) ((int)((o) & 0x7fffffffu))
 
+/*
+ * Four cache lines. A get of a key up to 32 bytes with a value up to 64
+ * reads line 0 and one of lines 2-3: one page, no second random access.
+ */
 struct mmf_slot {
-    /* line 0: everything a get of a short key reads */
+    /* line 0 */
     mmf_a64 gen;    /* seqlock generation: odd while published; the version */
     mmf_a64 hash;   /* XXH3 of the key, or MMF_HASH_EMPTY / MMF_HASH_TOMB */
     mmf_a64 vstate; /* see VS_* */
-    mmf_a64 blk[2]; /* offsets of the two value blocks (0 when the value is empty) */
-    mmf_a64 key[8]; /* key bytes when klen <= MMF_KEY_INLINE; 3 words on line 0 */
-    /* line 1, rest: writers only */
+    mmf_a64 owner;  /* claim word, 0 = free */
+    mmf_a64 key[8]; /* key bytes when klen <= MMF_KEY_INLINE; 4 words on line 0 */
+    /* line 1, rest */
+    mmf_a64 blk[2];  /* offsets of the two value blocks (block values only) */
     mmf_a64 key_off; /* key block when klen > MMF_KEY_INLINE */
-    mmf_a64 owner;   /* claim word, 0 = free */
-    mmf_a32 waiters; /* mmf_wait sleepers on gen */
-    uint32_t pad;
+    mmf_a32 waiters;   /* mmf_wait sleepers on gen */
+    uint32_t next_free; /* free slots: the next free slot + 1, 0 = none (mutex held) */
+    /* lines 2 and 3: the two buffers of an inline value */
+    mmf_a64 ival[2][MMF_VALUE_INLINE / 8];
 };
-_Static_assert(sizeof(struct mmf_slot) == MMF_SLOT_SIZE, "slot is two cache lines");
-_Static_assert(offsetof(struct mmf_slot, key) == 40, "short keys start on line 0");
-_Static_assert(offsetof(struct mmf_slot, key_off) == 104, "slot layout");
+_Static_assert(sizeof(struct mmf_slot) == MMF_SLOT_SIZE, "slot is four cache lines");
+_Static_assert(offsetof(struct mmf_slot, key) == 32, "short keys start on line 0");
+_Static_assert(offsetof(struct mmf_slot, blk) == 96, "slot layout");
 _Static_assert(offsetof(struct mmf_slot, waiters) == 120, "slot layout");
+_Static_assert(offsetof(struct mmf_slot, ival) == 128, "inline values on their own lines");
 
 /* What a structural change writes into a slot, recorded whole before it
-   starts so that recovery can finish it. */
+   starts so that recovery can finish it. An inline value goes in ival;
+   hash MMF_HASH_EMPTY makes the slot free. */
 struct mmf_slot_image {
     uint64_t hash, vstate, blk[2], key[8], key_off;
+    uint64_t ival[MMF_VALUE_INLINE / 8];
 };
 
 /* ---- heap (alloc/) ----------------------------------------------------- */
@@ -122,7 +154,9 @@ struct mmfa_free_block {
 struct mmf_intent {
     mmf_a64 state;
     uint64_t slot;
-    uint64_t min_gen; /* the generation the slot is published at, at least */
+    uint64_t min_gen;   /* the generation the slot is published at, at least */
+    uint64_t entry_pos; /* index entry to set afterwards, UINT64_MAX for none */
+    uint64_t entry;     /* its new value */
     struct mmf_slot_image img;
 };
 
@@ -135,8 +169,9 @@ struct mmf_header {
     uint64_t fingerprint;
     uint64_t map_size;
     uint64_t index_off;
-    uint32_t index_cap; /* slots, a power of two */
-    uint32_t max_vars;  /* live variables at most (load-factor cap) */
+    uint32_t index_cap; /* entries, a power of two, at least 2 x max_vars */
+    uint32_t max_vars;  /* slots: live variables at most */
+    uint64_t slots_off;
     mmf_a32 ready;      /* 1 once initialised */
     uint32_t pad0;
     uint64_t created_ns; /* CLOCK_REALTIME at creation, for the dump */
@@ -158,6 +193,8 @@ struct mmf_header {
     mmf_a64 lock_acquisitions;
     mmf_a64 lock_recoveries;
     mmf_a64 gen_floor; /* every new variable's version is above this */
+    mmf_a64 slots_used; /* slots [0, slots_used) have been handed out */
+    mmf_a64 slot_free;  /* first free slot + 1, 0 = none; a cache rebuilt by recovery */
 
     /* structural changes, for mmf_wait on a missing variable */
     _Alignas(MMF_CACHE_LINE) mmf_a32 struct_seq;
@@ -169,7 +206,7 @@ _Static_assert(sizeof(struct mmf_header) <= MMF_HEADER_SIZE, "header fits its pa
 _Static_assert(offsetof(struct mmf_header, heap) % MMF_CACHE_LINE == 0, "layout");
 _Static_assert(offsetof(struct mmf_header, mutex) % MMF_CACHE_LINE == 0, "layout");
 _Static_assert(offsetof(struct mmf_header, lock_owner) % MMF_CACHE_LINE == 0, "layout");
-_Static_assert(MMF_HEADER_SIZE % MMF_SLOT_SIZE == 0, "index starts aligned");
+_Static_assert(MMF_HEADER_SIZE % MMF_CACHE_LINE == 0, "index starts aligned");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "mmf_wait sleeps on the low 32 bits of gen at its own address");
 
@@ -177,8 +214,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 #define MMF_LAYOUT_FINGERPRINT                                                                     \
     ((uint64_t)sizeof(struct mmf_header) * 0x9e3779b97f4a7c15ull ^                                 \
      (uint64_t)sizeof(struct mmf_slot) << 1 ^ (uint64_t)sizeof(pthread_mutex_t) << 9 ^             \
-     (uint64_t)offsetof(struct mmf_header, intent) << 17 ^                                         \
+     (uint64_t)offsetof(struct mmf_header, intent) << 17 ^ (uint64_t)MMF_SLOT_BITS << 23 ^                                         \
      (uint64_t)offsetof(struct mmf_header, mutex) << 29 ^ (uint64_t)MMFA_ORDERS << 41 ^            \
-     (uint64_t)MMF_KEY_INLINE << 47)
+     (uint64_t)MMF_KEY_INLINE << 47 ^ (uint64_t)MMF_VALUE_INLINE << 53)
 
 #endif

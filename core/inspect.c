@@ -63,16 +63,15 @@ int mmf_stat(mmf *ns, mmf_stats *st) {
     } while (0)
 
 /* One slot's consistency; 0 if whole. Mutex held. */
-static int check_slot(mmf *ns, uint64_t i, uint8_t *seen, FILE *report) {
+static int check_slot(mmf *ns, uint64_t i, uint64_t entry, uint8_t *seen, FILE *report) {
     const struct mmfi_table *t = &ns->t;
     const struct mmf_slot *s = &t->slots[i];
-    uint64_t owner = load_relaxed(&s->owner), g = load_relaxed(&s->gen);
-    if ((g & 1) && !owner) {
-        REPORT("slot %llu: generation %llu is odd and nobody is writing it\n",
-               (unsigned long long)i, (unsigned long long)g);
+    uint64_t hash = load_relaxed(&s->hash);
+    if (hash <= MMF_HASH_TOMB || ENTRY_TAG(hash) != ENTRY_TAG(entry)) {
+        REPORT("slot %llu: holds no variable, or not the one its entry names\n",
+               (unsigned long long)i);
         return 1;
     }
-    if (load_relaxed(&s->hash) <= MMF_HASH_TOMB) return 0;
     uint64_t off[3];
     unsigned order[3];
     int n = mmfi_slot_blocks(t, s, off, order);
@@ -84,7 +83,7 @@ static int check_slot(mmf *ns, uint64_t i, uint8_t *seen, FILE *report) {
     char key[MMF_KEY_MAX + 1];
     words_load(key, klen <= MMF_KEY_INLINE ? s->key : (const mmf_a64 *)(ns->base + off[n - 1]),
                klen);
-    if (mmfi_hash(key, klen) != load_relaxed(&s->hash)) {
+    if (mmfi_hash(key, klen) != hash) {
         REPORT("slot %llu: the stored hash is not the key's\n", (unsigned long long)i);
         return 1;
     }
@@ -105,38 +104,75 @@ static int check_slot(mmf *ns, uint64_t i, uint8_t *seen, FILE *report) {
     return 0;
 }
 
-static int check_locked(mmf *ns, FILE *report) {
+/* Entries and slots: each live entry names its own slot, every other slot
+   is free, the free chain and the counters agree. */
+static int check_index(mmf *ns, FILE *report) {
     const struct mmfi_table *t = &ns->t;
     struct mmf_header *h = ns->hdr;
-    uint8_t *seen = calloc(ns->heap->units / 8 + 1, 1);
-    if (!seen) return MMF_ENOSPC;
-    int bad = 0;
-    uint64_t vars = 0, tombs = 0, live_units = 0;
-    for (uint64_t i = 0; i <= t->mask; i++) {
-        bad |= check_slot(ns, i, seen, report);
-        uint64_t hs = load_relaxed(&t->slots[i].hash);
-        vars += hs > MMF_HASH_TOMB;
-        tombs += hs == MMF_HASH_TOMB;
+    uint8_t *blocks = calloc(ns->heap->units / 8 + 1, 1), *named = calloc(t->nslots / 8 + 1, 1);
+    int bad = !blocks || !named;
+    uint64_t vars = 0, tombs = 0;
+    for (uint64_t p = 0; p <= t->mask && !bad; p++) {
+        uint64_t e = load_relaxed(&t->entries[p]);
+        tombs += e == MMF_ENTRY_TOMB;
+        if (!ENTRY_LIVE(e)) continue;
+        uint64_t i = ENTRY_SLOT(e);
+        vars++;
+        if (i >= t->nslots || (named[i / 8] & (1u << (i % 8)))) {
+            REPORT("entry %llu: names slot %llu, out of range or named twice\n",
+                   (unsigned long long)p, (unsigned long long)i);
+            bad = 1;
+            break;
+        }
+        named[i / 8] |= (uint8_t)(1u << (i % 8));
+        bad |= check_slot(ns, i, e, blocks, report);
     }
-    free(seen);
-    if (bad) return MMF_ECORRUPT;
-    if (vars != load_relaxed(&h->vars) || tombs != load_relaxed(&h->tombstones)) {
+    uint64_t used = load_relaxed(&h->slots_used), chained = 0;
+    for (uint64_t i = 0; i < t->nslots && !bad; i++) {
+        const struct mmf_slot *s = &t->slots[i];
+        uint64_t g = load_relaxed(&s->gen);
+        if ((g & 1) && !load_relaxed(&s->owner)) {
+            REPORT("slot %llu: generation %llu is odd and nobody is writing it\n",
+                   (unsigned long long)i, (unsigned long long)g);
+            bad = 1;
+        }
+        if (!(named[i / 8] & (1u << (i % 8))) && load_relaxed(&s->hash) != MMF_HASH_EMPTY) {
+            REPORT("slot %llu: holds a variable that no entry names\n", (unsigned long long)i);
+            bad = 1;
+        }
+    }
+    for (uint64_t f = load_relaxed(&h->slot_free); f && !bad; f = t->slots[f - 1].next_free) {
+        if (f > t->nslots || (named[(f - 1) / 8] & (1u << ((f - 1) % 8))) || ++chained > used) {
+            REPORT("slots: the free chain is broken at slot %llu\n", (unsigned long long)(f - 1));
+            bad = 1;
+        }
+    }
+    if (!bad && chained + vars != used) {
+        REPORT("slots: %llu in use and %llu free, of %llu handed out (%lld lost)\n",
+               (unsigned long long)vars, (unsigned long long)chained, (unsigned long long)used,
+               (long long)(used - vars - chained));
+        bad = 1;
+    }
+    if (!bad && (vars != load_relaxed(&h->vars) || tombs != load_relaxed(&h->tombstones))) {
         REPORT("index: %llu variables and %llu tombstones, the counters say %llu and %llu\n",
                (unsigned long long)vars, (unsigned long long)tombs,
                (unsigned long long)load_relaxed(&h->vars),
                (unsigned long long)load_relaxed(&h->tombstones));
         bad = 1;
     }
-    if (vars > ns->max_vars) {
-        REPORT("index: %llu variables, more than the capacity of %u\n", (unsigned long long)vars,
-               ns->max_vars);
-        bad = 1;
-    }
+    free(blocks);
+    free(named);
+    return bad;
+}
+
+static int check_locked(mmf *ns, FILE *report) {
+    struct mmf_header *h = ns->hdr;
+    int bad = check_index(ns, report);
     if (mmfa_check(ns->base, ns->heap, report)) bad = 1;
-    uint64_t off;
+    uint64_t off, live_units = 0;
     unsigned order;
-    struct mmf_live_cursor cursor = {.t = t};
-    for (uint64_t i = 0; mmf__live_blocks(&cursor, i, &off, &order) == 0; i++)
+    struct mmf_live_cursor cursor = {.t = &ns->t};
+    for (uint64_t i = 0; !bad && mmf__live_blocks(&cursor, i, &off, &order) == 0; i++)
         live_units += 1ull << order;
     if (!bad && live_units != load_relaxed(&ns->heap->used_units)) {
         REPORT("heap: %llu units allocated, %llu referenced by variables (%lld leaked)\n",
@@ -149,8 +185,10 @@ static int check_locked(mmf *ns, FILE *report) {
         REPORT("intent record: a change is marked in progress\n");
         bad = 1;
     }
-    if (!bad) REPORT("ok: %llu variables, %llu tombstones, heap whole\n", (unsigned long long)vars,
-                     (unsigned long long)tombs);
+    if (!bad)
+        REPORT("ok: %llu variables, %llu tombstones, heap whole\n",
+               (unsigned long long)load_relaxed(&h->vars),
+               (unsigned long long)load_relaxed(&h->tombstones));
     return bad ? MMF_ECORRUPT : MMF_OK;
 }
 
@@ -188,9 +226,11 @@ static void dump_locked(mmf *ns, FILE *out) {
     fprintf(out, "namespace %s (%s)\n", h->name, ns->path);
     fprintf(out, "header: magic %016llx, layout %u, size %llu, created %s\n",
             (unsigned long long)h->magic, h->layout_version, (unsigned long long)h->map_size, when);
-    fprintf(out, "index: offset %llu, %u slots of %u bytes, %llu variables (max %u), %llu tombstones\n",
-            (unsigned long long)h->index_off, h->index_cap, MMF_SLOT_SIZE,
-            (unsigned long long)st.vars, h->max_vars, (unsigned long long)st.tombstones);
+    fprintf(out, "index: offset %llu, %u entries, %llu tombstones; slots: offset %llu, %llu of %u "
+                 "in use (%u bytes each)\n",
+            (unsigned long long)h->index_off, h->index_cap, (unsigned long long)st.tombstones,
+            (unsigned long long)h->slots_off, (unsigned long long)st.vars, h->max_vars,
+            MMF_SLOT_SIZE);
     fprintf(out, "heap: offset %llu, %llu bytes, used %llu, free %llu, largest free block %llu\n",
             (unsigned long long)hp->arena_off, (unsigned long long)st.heap_size,
             (unsigned long long)st.heap_used, (unsigned long long)st.heap_free,
@@ -219,10 +259,10 @@ static void dump_locked(mmf *ns, FILE *out) {
         int r = mmfi_read_at(&ns->t, i, key, val, cap, &hit, &stall);
         if (r == MMFI_MISSING) continue;
         if (r < 0) {
-            fprintf(out, "  %8llu  (damaged)\n", (unsigned long long)i);
+            fprintf(out, "  entry %llu: (damaged)\n", (unsigned long long)i);
             continue;
         }
-        fprintf(out, "  %8llu  %10llu  %8zu  %-24s  ", (unsigned long long)i,
+        fprintf(out, "  %8llu  %10llu  %8zu  %-24s  ", (unsigned long long)hit.slot,
                 (unsigned long long)hit.version, hit.len, key);
         if (r == MMFI_SMALL) { /* longer than the preview: read its start */
             unsigned char *big = malloc(hit.len);

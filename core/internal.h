@@ -83,13 +83,20 @@ int mmf__recover(mmf *ns);
    check: an mmfa_live_fn over a cursor that starts as {.t = table}. */
 struct mmf_live_cursor {
     const struct mmfi_table *t;
-    uint64_t slot; /* next slot to look at */
+    uint64_t pos; /* next index entry to look at */
     uint64_t off[3];
     unsigned order[3];
     int n, next; /* blocks of the current slot, and the next one to yield */
     int err;     /* MMF_ECORRUPT if a slot's blocks are out of bounds */
 };
 int mmf__live_blocks(void *cursor, uint64_t i, uint64_t *off, unsigned *order);
+
+/* slots.c: with the mutex held */
+int mmf__slot_alloc(mmf *ns, uint64_t *slot);
+void mmf__slot_free(mmf *ns, uint64_t slot);
+/* The free-slot chain from the index; MMF_ECORRUPT if an entry names a slot
+   out of range or one named by another entry. */
+int mmf__slots_rebuild(mmf *ns);
 
 /* validate.c */
 int mmf__check_key(const char *key, size_t *klen);

@@ -107,7 +107,8 @@ void mmf__recover_try(mmf *ns) {
 /* Waits until no slot is claimed by anyone but a dead writer, whose claim it
    ends. Called with the mutex held and the lock word set. */
 static int wait_for_claims(mmf *ns, const mmf_deadline *d) {
-    for (uint64_t i = 0; i <= ns->t.mask; i++) {
+    uint64_t used = load_relaxed(&ns->hdr->slots_used); /* mutex held */
+    for (uint64_t i = 0; i < used && i < ns->t.nslots; i++) {
         struct mmf_slot *s = &ns->t.slots[i];
         for (uint64_t round = 0;; round++) {
             uint64_t o = load_seq_cst(&s->owner); /* see the file comment */

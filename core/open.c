@@ -29,48 +29,41 @@
 
 #define SHM_DIR "/dev/shm/"
 #define MIN_CAPACITY 8u
-#define MAX_CAPACITY (1u << 28)
+#define MAX_CAPACITY (1u << 30)
 
 const char *mmf_version(void) {
     return MMF_VERSION_STRING;
 }
 
 struct geometry {
-    uint64_t size;
+    uint64_t size, slots_off;
     uint32_t cap, max_vars;
     struct mmfa_heap heap;
 };
-
-static uint32_t pow2_at_least(uint64_t n) {
-    uint64_t p = MIN_CAPACITY;
-    while (p < n && p < MAX_CAPACITY) p <<= 1;
-    return (uint32_t)p;
-}
 
 static int plan(const mmf_options *opt, struct geometry *g) {
     uint64_t size = opt->size ? opt->size : MMF_DEFAULT_SIZE;
     if (size > (1ull << 46)) return MMF_EINVAL;
     size = (size + 4095) & ~4095ull;
-    if (opt->max_vars) {
-        if (opt->max_vars > MAX_CAPACITY / 4 * 3) return MMF_EINVAL;
-        g->max_vars = opt->max_vars;
-        g->cap = pow2_at_least((uint64_t)opt->max_vars * 4 / 3 + 1);
-    } else { /* about an eighth of the namespace for the index, 3/4 full at most */
-        uint64_t c = MIN_CAPACITY;
-        while (c * 2 * MMF_SLOT_SIZE * 8 <= size && c * 2 <= MAX_CAPACITY) c *= 2;
-        g->cap = (uint32_t)c;
-        g->max_vars = (uint32_t)(c * 3 / 4);
-    }
-    uint64_t index_end = MMF_HEADER_SIZE + (uint64_t)g->cap * MMF_SLOT_SIZE;
-    if (size < index_end + 4096) return MMF_EINVAL; /* no room for a heap */
-    if (mmfa_plan(index_end, size - index_end, &g->heap)) return MMF_EINVAL;
+    /* by default, a slot (256 B) and its entries for every 2 KiB */
+    uint64_t vars = opt->max_vars ? opt->max_vars : size / 2048;
+    if (vars < 16 && !opt->max_vars) vars = 16;
+    if (vars == 0 || vars > MMF_MAX_VARS) return MMF_EINVAL;
+    uint64_t cap = MIN_CAPACITY;
+    while (cap < vars * 2) cap *= 2; /* entries at most half full: short probes */
+    g->max_vars = (uint32_t)vars;
+    g->cap = (uint32_t)cap;
+    g->slots_off = (MMF_HEADER_SIZE + cap * 8 + 4095) & ~4095ull;
+    uint64_t slots_end = g->slots_off + vars * MMF_SLOT_SIZE;
+    if (size < slots_end + 4096) return MMF_EINVAL; /* no room for a heap */
+    if (mmfa_plan(slots_end, size - slots_end, &g->heap)) return MMF_EINVAL;
     g->size = size;
     return MMF_OK;
 }
 
 static void format(unsigned char *base, const struct geometry *g, const char *name) {
     struct mmf_header *h = (struct mmf_header *)base;
-    /* a fresh file reads as zeros: every slot EMPTY with gen 0 */
+    /* a fresh file reads as zeros: every entry EMPTY, every slot free */
     h->magic = MMF_MAGIC;
     h->layout_version = MMF_LAYOUT_VERSION;
     h->header_size = MMF_HEADER_SIZE;
@@ -79,6 +72,7 @@ static void format(unsigned char *base, const struct geometry *g, const char *na
     h->index_off = MMF_HEADER_SIZE;
     h->index_cap = g->cap;
     h->max_vars = g->max_vars;
+    h->slots_off = g->slots_off;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
@@ -99,13 +93,16 @@ static int validate(const unsigned char *base, uint64_t file_size) {
         return MMF_EVERSION;
     if (h->header_size != MMF_HEADER_SIZE || h->map_size != file_size) return MMF_ECORRUPT;
     if (load32_acquire(&h->ready) != 1) return MMF_ECORRUPT;
-    uint64_t cap = h->index_cap;
+    uint64_t cap = h->index_cap, vars = h->max_vars;
     if (h->index_off != MMF_HEADER_SIZE || cap < MIN_CAPACITY || cap > MAX_CAPACITY ||
-        (cap & (cap - 1)) || h->max_vars == 0 || h->max_vars > cap)
+        (cap & (cap - 1)) || vars == 0 || vars > MMF_MAX_VARS || vars > cap)
         return MMF_ECORRUPT;
-    uint64_t index_end = h->index_off + cap * MMF_SLOT_SIZE;
-    if (index_end > file_size) return MMF_ECORRUPT;
-    if (!mmfa_geometry_ok(&h->heap, file_size) || h->heap.meta_off < index_end)
+    uint64_t index_end = h->index_off + cap * 8;
+    if (h->slots_off < index_end || h->slots_off % MMF_SLOT_SIZE || h->slots_off > file_size ||
+        vars > (file_size - h->slots_off) / MMF_SLOT_SIZE)
+        return MMF_ECORRUPT;
+    uint64_t slots_end = h->slots_off + vars * MMF_SLOT_SIZE;
+    if (!mmfa_geometry_ok(&h->heap, file_size) || h->heap.meta_off < slots_end)
         return MMF_ECORRUPT;
     if (memchr(h->name, '\0', sizeof h->name) == NULL) return MMF_ECORRUPT;
 #ifdef __GLIBC__
@@ -139,8 +136,10 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     ns->heap = &h->heap;
     ns->max_vars = h->max_vars;
     ns->t.base = base;
-    ns->t.slots = (struct mmf_slot *)(base + h->index_off);
+    ns->t.entries = (mmf_a64 *)(base + h->index_off);
     ns->t.mask = h->index_cap - 1u;
+    ns->t.slots = (struct mmf_slot *)(base + h->slots_off);
+    ns->t.nslots = h->max_vars;
     ns->t.heap_lo = h->heap.arena_off;
     ns->t.heap_hi = h->heap.arena_off + (h->heap.units << MMFA_UNIT_SHIFT);
     ns->autolock = opt->autolock;
@@ -265,8 +264,8 @@ int mmf_open(const mmf_options *opt, mmf **out) {
     }
     free(path);
     if (!rc && (*out)->debug)
-        MMF_DEBUG(*out, "opened %s: %llu bytes, %u slots", (*out)->path,
-                  (unsigned long long)(*out)->size, (*out)->hdr->index_cap);
+        MMF_DEBUG(*out, "opened %s: %llu bytes, %u variables at most", (*out)->path,
+                  (unsigned long long)(*out)->size, (*out)->hdr->max_vars);
     return rc;
 }
 

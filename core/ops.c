@@ -68,10 +68,10 @@ static int prepare(mmf *ns, struct mmf_slot *s, struct write_op *op) {
     } else if (op->kind == OP_ADD) {
         uint64_t vs = load_relaxed(&s->vstate); /* claim held */
         if (VS_LEN(vs) != sizeof(int64_t)) return MMF_EINVAL;
-        uint64_t b = load_relaxed(&s->blk[VS_CUR(vs)]);
-        if (b < ns->t.heap_lo || b > ns->t.heap_hi - sizeof(int64_t)) return MMF_ECORRUPT;
+        const mmf_a64 *w = mmfi_value_words(&ns->t, s, vs);
+        if (!w) return MMF_ECORRUPT;
         int64_t cur;
-        words_load(&cur, (const mmf_a64 *)(ns->base + b), sizeof cur);
+        words_load(&cur, w, sizeof cur);
         op->sum = (int64_t)((uint64_t)cur + (uint64_t)op->delta); /* wraps, never UB */
         op->val = &op->sum;
         op->len = sizeof op->sum;
@@ -114,11 +114,12 @@ static void free_blocks(mmf *ns, const uint64_t *off, const unsigned *order, int
                       (unsigned long long)off[i]);
 }
 
-/* Two value blocks for len bytes, the value written into the first. */
+/* Where a value of len bytes goes: nowhere (empty), inline in the slot, or
+   two blocks with the value written into the first. */
 static int alloc_value(mmf *ns, const void *val, size_t len, uint64_t b[2], unsigned *order) {
     b[0] = b[1] = 0;
-    *order = MMF_ORDER_NONE;
-    if (len == 0) return MMF_OK;
+    *order = len == 0 ? MMF_ORDER_NONE : MMF_ORDER_INLINE;
+    if (len <= MMF_VALUE_INLINE) return MMF_OK;
     int k = mmfa_order_for(ns->heap, len);
     if (k < 0) return MMF_ENOSPC;
     int rc = mmfa_alloc(ns->base, ns->heap, (unsigned)k, &b[0]);
@@ -133,14 +134,19 @@ static int alloc_value(mmf *ns, const void *val, size_t len, uint64_t b[2], unsi
     return MMF_OK;
 }
 
-/* Publishes img into slot idx (claimed) through the intent record. */
-static uint64_t publish(mmf *ns, uint64_t idx, const struct mmf_slot_image *img, uint64_t min_gen) {
+/* Publishes img into slot idx (claimed) through the intent record, then sets
+   index entry pos (UINT64_MAX: none) to entry. */
+static uint64_t publish(mmf *ns, uint64_t idx, const struct mmf_slot_image *img, uint64_t min_gen,
+                        uint64_t pos, uint64_t entry) {
     struct mmf_intent *in = &ns->hdr->intent;
     in->slot = idx;
     in->min_gen = min_gen;
+    in->entry_pos = pos;
+    in->entry = entry;
     in->img = *img;
     store_release(&in->state, MMF_INTENT_READY); /* pairs with recovery's acquire */
     uint64_t g = mmfi_apply_image(&ns->t.slots[idx], img, min_gen);
+    if (pos != UINT64_MAX) mmfi_set_entry(&ns->t, pos, entry);
     store_release(&in->state, MMF_INTENT_NONE);
     return g;
 }
@@ -164,41 +170,42 @@ static int replace_value(mmf *ns, uint64_t idx, uint64_t h, const char *key, siz
     int rc = alloc_value(ns, op->val, op->len, b, &order);
     if (rc) return rc;
     struct mmf_slot_image img;
-    mmfi_make_image(&img, h, key, klen, load_relaxed(&s->key_off), b[0], b[1], order, op->len);
-    publish(ns, idx, &img, 0);
+    mmfi_make_image(&img, h, key, klen, load_relaxed(&s->key_off), b[0], b[1], order, op->val,
+                    op->len);
+    publish(ns, idx, &img, 0, UINT64_MAX, 0);
     free_blocks(ns, old, old_order, nold);
     return MMF_OK;
 }
 
-static int insert(mmf *ns, uint64_t idx, uint64_t h, const char *key, size_t klen,
+static int insert(mmf *ns, uint64_t pos, uint64_t h, const char *key, size_t klen,
                   const struct write_op *op) {
     struct mmf_header *hd = ns->hdr;
-    if (load_relaxed(&hd->vars) >= ns->max_vars) return MMF_ENOSPC;
+    uint64_t idx, ko = 0, b[2] = {0, 0};
+    unsigned order = MMF_ORDER_NONE, korder = mmfi_key_order(klen);
+    int rc = mmf__slot_alloc(ns, &idx);
+    if (rc) return rc;
     struct mmf_slot *s = &ns->t.slots[idx];
-    uint64_t ko = 0;
-    unsigned korder = mmfi_key_order(klen);
     if (klen > MMF_KEY_INLINE) {
-        int rc = mmfa_alloc(ns->base, ns->heap, korder, &ko);
-        if (rc) return rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
-        words_store((mmf_a64 *)(ns->base + ko), key, klen);
+        rc = mmfa_alloc(ns->base, ns->heap, korder, &ko);
+        if (rc) rc = rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
+        else words_store((mmf_a64 *)(ns->base + ko), key, klen);
     }
-    uint64_t b[2];
-    unsigned order;
-    int rc = alloc_value(ns, op->val, op->len, b, &order);
+    if (!rc) rc = alloc_value(ns, op->val, op->len, b, &order);
     if (!rc) {
         mmf_deadline d;
         mmf__deadline_in(&d, ns->timeout);
         rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT, &d);
-        if (rc) free_blocks(ns, b, (unsigned[]){order, order}, 2);
     }
-    if (rc) {
+    if (rc) { /* give back what was taken: nothing changed */
+        if (order < MMFA_ORDERS) free_blocks(ns, b, (unsigned[]){order, order}, 2);
         if (ko) mmfa_free(ns->base, ns->heap, ko, korder);
+        mmf__slot_free(ns, idx);
         return rc;
     }
-    int was_tomb = load_relaxed(&s->hash) == MMF_HASH_TOMB; /* mutex held */
+    int was_tomb = load_relaxed(&ns->t.entries[pos]) == MMF_ENTRY_TOMB; /* mutex held */
     struct mmf_slot_image img;
-    mmfi_make_image(&img, h, key, klen, ko, b[0], b[1], order, op->len);
-    publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1);
+    mmfi_make_image(&img, h, key, klen, ko, b[0], b[1], order, op->val, op->len);
+    publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1, pos, ENTRY_MAKE(h, idx));
     mmf__release(s);
     mmf__wake_slot(s);
     store_relaxed(&hd->vars, load_relaxed(&hd->vars) + 1); /* counters: under the mutex */
@@ -212,9 +219,9 @@ static int write_locked(mmf *ns, uint64_t h, const char *key, size_t klen, struc
     mmf__deadline_in(&d, ns->timeout);
     int rc = mmf__mutex_lock(ns, &d);
     if (rc) return rc;
-    uint64_t idx;
+    uint64_t pos, idx = 0;
     int present = 0;
-    rc = mmfi_find_for_write(&ns->t, h, key, klen, &idx, &present);
+    rc = mmfi_find_for_write(&ns->t, h, key, klen, &pos, &idx, &present);
     if (rc == MMFI_ECORRUPT) {
         rc = MMF_ECORRUPT;
     } else if (present) {
@@ -239,7 +246,7 @@ static int write_locked(mmf *ns, uint64_t h, const char *key, size_t klen, struc
             op->val = &op->sum;
             op->len = sizeof op->sum;
         }
-        rc = insert(ns, idx, h, key, klen, op);
+        rc = insert(ns, pos, h, key, klen, op);
     }
     mmf__mutex_unlock(ns);
     return rc;
@@ -282,11 +289,11 @@ int mmf_delete(mmf *ns, const char *key) {
     mmf__deadline_in(&d, ns->timeout);
     int rc = mmf__mutex_lock(ns, &d);
     if (rc) return rc;
-    uint64_t idx, blocks[3];
+    uint64_t pos, idx = 0, blocks[3];
     unsigned orders[3];
     int present = 0, n = 0;
-    rc = mmfi_find_for_write(&ns->t, h, key, klen, &idx, &present);
-    struct mmf_slot *s = &ns->t.slots[present ? idx : 0];
+    rc = mmfi_find_for_write(&ns->t, h, key, klen, &pos, &idx, &present);
+    struct mmf_slot *s = &ns->t.slots[idx];
     if (rc == MMFI_ECORRUPT) rc = MMF_ECORRUPT;
     else if (!present) rc = MMF_ENOTFOUND;
     else if ((n = mmfi_slot_blocks(&ns->t, s, blocks, orders)) < 0) rc = MMF_ECORRUPT;
@@ -294,15 +301,15 @@ int mmf_delete(mmf *ns, const char *key) {
     if (!rc) {
         struct mmf_header *hd = ns->hdr;
         struct mmf_slot_image img;
-        memset(&img, 0, sizeof img);
-        img.hash = MMF_HASH_TOMB;
-        uint64_t g = publish(ns, idx, &img, 0);
+        memset(&img, 0, sizeof img); /* hash EMPTY: a free slot */
+        uint64_t g = publish(ns, idx, &img, 0, pos, MMF_ENTRY_TOMB);
         mmf__release(s);
         mmf__wake_slot(s);
         /* a re-created key's versions continue above this one */
         if (load_relaxed(&hd->gen_floor) < g) store_relaxed(&hd->gen_floor, g);
         free_blocks(ns, blocks, orders, n);
-        uint64_t trimmed = mmfi_trim_tombstones(&ns->t, idx);
+        mmf__slot_free(ns, idx);
+        uint64_t trimmed = mmfi_trim_tombstones(&ns->t, pos);
         store_relaxed(&hd->vars, load_relaxed(&hd->vars) - 1);
         store_relaxed(&hd->tombstones, load_relaxed(&hd->tombstones) + 1 - trimmed);
         structure_changed(ns);

@@ -7,38 +7,19 @@
  *    written, so it is rolled forward (the slot image is applied again;
  *    applying is idempotent);
  *  - a structural change killed before READY: nothing visible changed; its
- *    fresh blocks are referenced by no slot and the rebuild frees them;
+ *    fresh slot and blocks are referenced by no entry and the rebuilds free
+ *    them;
  *  - a slot claimed by a dead writer (in place, or structural): its vstate is
  *    whole, so the odd gen is ended and the claim cleared;
- *  - allocator lists half split or half merged: the index is the source of
- *    truth, the free lists are rebuilt from the blocks live slots reference;
+ *  - allocator lists half split or half merged, a slot taken off the free
+ *    chain: the index is the source of truth, the free lists and the chain
+ *    are rebuilt from what live entries reference;
  *  - counters (vars, tombstones) off by one: recounted from the index;
  *  - a dead holder of the explicit lock: its lock word is cleared (lock.c,
  *    which knows the holder died).
  * The routine is idempotent, so a recoverer that dies is recovered in turn.
  */
 #include "internal.h"
-
-int mmf__live_blocks(void *vctx, uint64_t i, uint64_t *off, unsigned *order) {
-    (void)i; /* the cursor is sequential */
-    struct mmf_live_cursor *c = vctx;
-    while (c->next >= c->n) {
-        if (c->slot > c->t->mask) return 1;
-        const struct mmf_slot *s = &c->t->slots[c->slot++];
-        if (load_relaxed(&s->hash) <= MMF_HASH_TOMB) continue; /* mutex held */
-        c->n = mmfi_slot_blocks(c->t, s, c->off, c->order);
-        c->next = 0;
-        if (c->n < 0) {
-            c->err = MMF_ECORRUPT;
-            c->n = 0;
-            return 1;
-        }
-    }
-    *off = c->off[c->next];
-    *order = c->order[c->next];
-    c->next++;
-    return 0;
-}
 
 __attribute__((cold)) int mmf__recover(mmf *ns) {
     struct mmf_header *h = ns->hdr;
@@ -47,10 +28,11 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
 
     /* acquire: pairs with the dead writer's release of READY */
     if (load_acquire(&h->intent.state) == MMF_INTENT_READY) {
-        uint64_t idx = h->intent.slot;
-        if (idx <= t->mask) {
+        uint64_t idx = h->intent.slot, pos = h->intent.entry_pos;
+        if (idx < t->nslots) {
             struct mmf_slot *s = &t->slots[idx];
             mmfi_apply_image(s, &h->intent.img, h->intent.min_gen);
+            if (pos != UINT64_MAX) mmfi_set_entry(t, pos, h->intent.entry);
             store_release(&s->owner, 0);
             mmf__wake_slot(s);
             MMF_DEBUG(ns, "rolled forward an interrupted change of slot %llu",
@@ -59,8 +41,8 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
         store_release(&h->intent.state, MMF_INTENT_NONE);
     }
 
-    uint64_t vars = 0, tombs = 0, max_gen = 0;
-    for (uint64_t i = 0; i <= t->mask; i++) {
+    uint64_t max_gen = 0;
+    for (uint64_t i = 0; i < t->nslots; i++) {
         struct mmf_slot *s = &t->slots[i];
         uint64_t o = load_acquire(&s->owner);
         /* a structural claim is ours to clear: we hold the mutex its owner
@@ -72,27 +54,29 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
             MMF_DEBUG(ns, "cleared slot %llu claimed by dead process %d", (unsigned long long)i,
                       OWNER_PID(o));
         }
-        uint64_t hs = load_relaxed(&s->hash);
-        if (hs == MMF_HASH_TOMB) mmfi_trim_tombstones(t, i);
         uint64_t g = load_relaxed(&s->gen);
         if (g > max_gen) max_gen = g;
     }
-    for (uint64_t i = 0; i <= t->mask; i++) {
-        uint64_t hs = load_relaxed(&t->slots[i].hash);
-        vars += hs > MMF_HASH_TOMB;
-        tombs += hs == MMF_HASH_TOMB;
+    uint64_t vars = 0, tombs = 0;
+    for (uint64_t p = 0; p <= t->mask; p++)
+        if (load_relaxed(&t->entries[p]) == MMF_ENTRY_TOMB) mmfi_trim_tombstones(t, p);
+    for (uint64_t p = 0; p <= t->mask; p++) {
+        uint64_t e = load_relaxed(&t->entries[p]);
+        vars += ENTRY_LIVE(e);
+        tombs += e == MMF_ENTRY_TOMB;
     }
     store_relaxed(&h->vars, vars);
     store_relaxed(&h->tombstones, tombs);
     if (load_relaxed(&h->gen_floor) < max_gen) store_relaxed(&h->gen_floor, max_gen);
 
+    int rc = mmf__slots_rebuild(ns);
     struct mmf_live_cursor c = {.t = t};
-    int rc = mmfa_rebuild(ns->base, ns->heap, mmf__live_blocks, &c);
-    if (rc || c.err) {
-        MMF_DEBUG(ns, "recovery: the index references blocks that cannot be");
+    if (!rc) rc = mmfa_rebuild(ns->base, ns->heap, mmf__live_blocks, &c) ? MMF_ECORRUPT : c.err;
+    if (rc) {
+        MMF_DEBUG(ns, "recovery: the index references slots or blocks that cannot be");
         return MMF_ECORRUPT;
     }
-    store32_relaxed(&h->struct_seq, load32_relaxed(&h->struct_seq) + 1);
+    fetch_add32_seq_cst(&h->struct_seq, 1);
     mmf__wake_struct(ns);
     return MMF_OK;
 }

@@ -79,7 +79,11 @@ typedef struct mmf_options {
     uint32_t mode;     /* permission bits when creating; default (and 0) 0600 */
     bool debug;        /* diagnostics to stderr */
 } mmf_options;
+#ifdef __cplusplus
+#define MMF_OPTIONS_INIT {nullptr, nullptr, 0, 0, false, false, true, 10.0, 0600, false}
+#else
 #define MMF_OPTIONS_INIT {.autolock = true, .timeout = 10.0, .mode = 0600}
+#endif
 
 /*
  * Opens (or creates) the namespace described by opt and returns a view in

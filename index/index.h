@@ -1,21 +1,25 @@
 /*
- * Open-addressed hash index of fixed capacity (a power of two), linear
- * probing, one 128-byte slot per variable (common/layout.h).
+ * The variable index: an open-addressed hash table (capacity a power of two,
+ * linear probing) of 8-byte entries, each naming a 256-byte slot that holds
+ * one variable under its generation counter (common/layout.h).
  *
- * It knows nothing of files or mmap: it is handed the mapping's base, the slot
- * array and the bounds that every block offset read from a slot must lie in
- * (struct mmfi_table, filled once from a validated header).
+ * It knows nothing of files or mmap: it is handed the mapping's base, the
+ * entry and slot arrays, and the bounds every block offset read from a slot
+ * must lie in (struct mmfi_table, filled once from a validated header).
  *
- * Readers (mmfi_get, mmfi_read_at) never write and never block: they probe
- * and read slots under the slot's generation counter (seq.h). Writers claim a
- * slot's owner word first (core decides how to wait for a claim); structural
- * writers also hold the namespace mutex, so under it hashes and keys are
- * stable.
+ * Readers (mmfi_get, mmfi_read_at) never write and never block: they load an
+ * entry (acquire), and read its slot under the slot's generation (seq.h),
+ * checking the slot's full hash and key. Writers claim a slot's owner word
+ * first (core decides how to wait for a claim); structural writers also hold
+ * the namespace mutex, so under it entries, hashes and keys are stable.
  *
- * Deletion leaves a TOMBSTONE, which probes pass over, so a concurrent reader
- * of another key never loses its way. Tombstones are reused by inserts, and
- * a tombstone followed by an EMPTY slot turns back into EMPTY (no key's probe
- * can pass through it), which keeps misses short. Entries never move, so a
+ * Insert: the slot is written whole (seq write), then its entry is stored
+ * (release). Delete: the entry becomes a TOMBSTONE, then the slot is cleared
+ * (seq write) so that a reader still holding the old entry fails its
+ * generation check instead of copying freed blocks. Probes pass over
+ * tombstones, so a concurrent reader of another key never loses its way;
+ * inserts reuse them, and a tombstone followed by EMPTY turns back into
+ * EMPTY (no key's probe can pass through it). Entries never move, so a
  * reader's "not found" needs no relocation check.
  */
 #ifndef MMF_INDEX_H
@@ -30,26 +34,45 @@ enum {
     MMFI_FOUND = 0,
     MMFI_MISSING = 1,   /* no such key */
     MMFI_SMALL = 2,     /* found, but longer than the caller's buffer */
-    MMFI_ECORRUPT = -1, /* a slot pointed outside the heap */
-    MMFI_ENOSPC = -2,   /* no free slot on the probe path */
+    MMFI_ECORRUPT = -1, /* an entry or slot pointed outside its bounds */
+    MMFI_ENOSPC = -2,   /* no free entry on the probe path */
     MMFI_ESTALL = -3,   /* the stall function gave up (mmfi_stall) */
 };
 
 struct mmfi_table {
     unsigned char *base;
+    mmf_a64 *entries;
+    uint64_t mask; /* index capacity - 1 */
     struct mmf_slot *slots;
-    uint64_t mask;             /* capacity - 1 */
+    uint64_t nslots;
     uint64_t heap_lo, heap_hi; /* every block lies in [heap_lo, heap_hi) */
 };
+
+/* Whether [off, off + len) lies in the heap (and off is word-aligned). */
+MMF_INLINE int mmfi_block_ok(const struct mmfi_table *t, uint64_t off, uint64_t len) {
+    return off >= t->heap_lo && off <= t->heap_hi && len <= t->heap_hi - off && !(off & 7);
+}
+
+/* The words of the current value that vstate vs names: an inline buffer or a
+   checked block; NULL if out of bounds. Readers re-validate gen after use. */
+MMF_INLINE const mmf_a64 *mmfi_value_words(const struct mmfi_table *t, const struct mmf_slot *s,
+                                           uint64_t vs) {
+    uint64_t len = VS_LEN(vs);
+    if (VS_ORDER(vs) == MMF_ORDER_INLINE)
+        return len <= MMF_VALUE_INLINE ? s->ival[VS_CUR(vs)] : NULL;
+    uint64_t b = load_relaxed(&s->blk[VS_CUR(vs)]); /* loaded once, checked, used */
+    return mmfi_block_ok(t, b, len) ? (const mmf_a64 *)(t->base + b) : NULL;
+}
 
 /* XXH3 of the key, moved off the two reserved values. */
 uint64_t mmfi_hash(const char *key, size_t klen);
 
 /* What a reader does about a slot whose gen stays odd (a write in progress,
    or a writer that died): fn is called after a bounded spin and returns
-   MMFI_STALL_WAIT to look again (spins counts its calls from 0), MMFI_STALL_READ_THROUGH to read the slot
-   as it is (its owner is dead and was an in-place writer, whose vstate is
-   always whole), or MMFI_ESTALL to give up. */
+   MMFI_STALL_WAIT to look again (spins counts its calls from 0),
+   MMFI_STALL_READ_THROUGH to read the slot as it is (its owner is dead and
+   was an in-place writer, whose vstate is always whole), or MMFI_ESTALL to
+   give up. */
 enum { MMFI_STALL_WAIT = 0, MMFI_STALL_READ_THROUGH = 1 };
 typedef struct mmfi_stall {
     int (*fn)(void *ctx, struct mmf_slot *s, uint64_t spins);
@@ -69,22 +92,31 @@ typedef struct mmfi_hit {
 int mmfi_get(const struct mmfi_table *t, uint64_t h, const char *key, size_t klen, void *buf,
              size_t cap, mmfi_hit *hit, const mmfi_stall *st);
 
-/* Lock-free read of slot idx for iteration: its key (NUL-terminated, keybuf
-   holds MMF_KEY_MAX + 1) and value. MMFI_MISSING if the slot is not live. */
-int mmfi_read_at(const struct mmfi_table *t, uint64_t idx, char *keybuf, void *buf, size_t cap,
+/* Lock-free read of the variable at index entry pos, for iteration: its key
+   (NUL-terminated, keybuf holds MMF_KEY_MAX + 1) and value. MMFI_MISSING if
+   the entry is not live (or changed under the read). */
+int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *buf, size_t cap,
                  mmfi_hit *hit, const mmfi_stall *st);
 
 /* ---- writers ----------------------------------------------------------- */
 
-/* Under the namespace mutex: the slot holding key (*present = 1) or the slot
-   an insert should use (*present = 0; the first tombstone or empty slot on
-   its path). MMFI_ENOSPC if the path has no free slot, MMFI_ECORRUPT. */
+/* Under the namespace mutex: the entry position of key and its slot
+   (*present = 1), or the entry position an insert should use (*present = 0:
+   the first tombstone or empty entry on its path). MMFI_ENOSPC if the path
+   has no free entry, MMFI_ECORRUPT. */
 int mmfi_find_for_write(const struct mmfi_table *t, uint64_t h, const char *key, size_t klen,
-                        uint64_t *slot, int *present);
+                        uint64_t *pos, uint64_t *slot, int *present);
 
-/* Whether the live slot s holds key (caller holds the claim or the mutex). */
+/* Whether slot s holds key (caller holds the claim or the mutex); <0 if its
+   key block is out of bounds. */
 int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t h,
                    const char *key, size_t klen);
+
+/* Stores an index entry (release: a reader that loads it sees the slot it
+   names written whole). Mutex held. */
+MMF_INLINE void mmfi_set_entry(const struct mmfi_table *t, uint64_t pos, uint64_t entry) {
+    store_release(&t->entries[pos & t->mask], entry);
+}
 
 /* Tries to claim s for token (seq_cst CAS 0 -> token: ordered before the
    claimer's load of the lock word, see core/lock.c). On failure *seen is
@@ -102,12 +134,12 @@ MMF_INLINE void mmfi_release(struct mmf_slot *s) {
     store_release(&s->owner, 0);
 }
 
-/* Whether a value of len bytes can be written in place (into the spare block,
-   or len 0 into a slot without blocks); the spare block's offset in *spare. */
+/* Whether a value of len bytes can be written in place: into the spare
+   inline buffer or spare block, or len 0 into a slot without either. */
 int mmfi_fits(const struct mmfi_table *t, const struct mmf_slot *s, size_t len);
 
-/* In-place publication by the claim holder: value into the spare block, then
-   one store of vstate flips spare and current. Returns the new version.
+/* In-place publication by the claim holder: value into the spare buffer,
+   then one store of vstate flips spare and current. Returns the new version.
    The caller checked mmfi_fits. */
 uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, const void *val,
                             size_t len);
@@ -116,19 +148,27 @@ uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, cons
    becomes img, at a generation above min_gen. Returns the new version. */
 uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, uint64_t min_gen);
 
-/* A slot image for key with the given value blocks. */
+/* A slot image for key with the given value blocks, or with order
+   MMF_ORDER_INLINE the value itself (val, len <= MMF_VALUE_INLINE). */
 void mmfi_make_image(struct mmf_slot_image *img, uint64_t h, const char *key, size_t klen,
-                     uint64_t key_off, uint64_t blk0, uint64_t blk1, unsigned order, size_t len);
+                     uint64_t key_off, uint64_t blk0, uint64_t blk1, unsigned order,
+                     const void *val, size_t len);
 
-/* Under the mutex, after slot idx became a tombstone: turns it and the
-   tombstones before it back into EMPTY while the slot after is EMPTY.
+/* Under the mutex, after entry pos became a tombstone: turns it and the
+   tombstones before it back into EMPTY while the entry after is EMPTY.
    Returns how many it turned. */
-uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t idx);
+uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t pos);
 
-/* The blocks a live slot references (at most 3: two value blocks and a key
-   block). Returns their number, or MMFI_ECORRUPT if one is out of bounds. */
+/* The heap blocks a variable's slot references (at most 3: two value blocks
+   and a key block). Their number, or MMFI_ECORRUPT if one is out of bounds. */
 int mmfi_slot_blocks(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t off[3],
                      unsigned order[3]);
+
+/* The slot a live entry names, or NULL if out of bounds. */
+MMF_INLINE struct mmf_slot *mmfi_entry_slot(const struct mmfi_table *t, uint64_t e) {
+    uint64_t i = ENTRY_SLOT(e);
+    return i < t->nslots ? &t->slots[i] : NULL;
+}
 
 /* Value block order for a key block of klen bytes (keys > MMF_KEY_INLINE). */
 unsigned mmfi_key_order(size_t klen);

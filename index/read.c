@@ -1,11 +1,13 @@
 /*
- * The read path: probe, read a slot under its generation, copy, validate.
- * No lock, no system call, no allocation, no store to shared memory.
+ * The read path: probe the entries, read the matching slot under its
+ * generation, copy, validate. No lock, no system call, no allocation, no
+ * store to shared memory.
  *
- * Every field is loaded once into a local, checked, then used: block offsets
- * against [heap_lo, heap_hi), lengths against the block. A check that fails
- * while gen moved is a torn read and is retried; one that fails on a stable
- * slot is MMFI_ECORRUPT. Probes stop after capacity slots.
+ * Every field is loaded once into a local, checked, then used: slot indices
+ * against the slot count, block offsets against [heap_lo, heap_hi), lengths
+ * against the block. A check that fails while gen moved is a torn read and
+ * is retried; one that fails on a stable slot is MMFI_ECORRUPT. Probes stop
+ * after capacity entries.
  */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -21,16 +23,12 @@ uint64_t mmfi_hash(const char *key, size_t klen) {
     return h <= MMF_HASH_TOMB ? h + 2 : h;
 }
 
-static inline int block_ok(const struct mmfi_table *t, uint64_t off, uint64_t len) {
-    return off >= t->heap_lo && off <= t->heap_hi && len <= t->heap_hi - off && !(off & 7);
-}
-
 /* Where the key of a slot with vstate vs lies, or NULL if out of bounds. */
 static inline const mmf_a64 *key_words(const struct mmfi_table *t, const struct mmf_slot *s,
                                        unsigned klen) {
     if (klen <= MMF_KEY_INLINE) return s->key;
     uint64_t ko = load_relaxed(&s->key_off); /* checked, then used */
-    if (!block_ok(t, ko, klen)) return NULL;
+    if (!mmfi_block_ok(t, ko, klen)) return NULL;
     return (const mmf_a64 *)(t->base + ko);
 }
 
@@ -58,15 +56,15 @@ static int stalled(const mmfi_stall *st, struct mmf_slot *s, uint64_t *spins) {
     return st->fn(st->ctx, s, (*spins)++ - SPINS_BEFORE_STALL);
 }
 
+/* The variable in slot s, if it is key: MMFI_FOUND / MMFI_SMALL with the
+   copy, SLOT_OTHER if the slot holds something else by now. */
 static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, uint64_t h, const char *key,
                      size_t klen, void *buf, size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
     uint64_t spins = 0;
     for (;;) {
         uint64_t g = seq_read_begin(&s->gen);
         /* relaxed: any hash we act on is re-validated by the gen re-check */
-        uint64_t sh = load_relaxed(&s->hash);
-        if (sh == MMF_HASH_EMPTY) return MMFI_MISSING;
-        if (sh != h) return SLOT_OTHER;
+        if (load_relaxed(&s->hash) != h) return SLOT_OTHER; /* reused since the entry was read */
         int through = 0;
         if (g & 1) {
             int rc = stalled(st, s, &spins);
@@ -86,12 +84,12 @@ static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, uint64_t h,
         if (len > cap) {
             rc = MMFI_SMALL;
         } else if (len) {
-            uint64_t b = load_relaxed(&s->blk[VS_CUR(vs)]);
-            if (!block_ok(t, b, len)) {
+            const mmf_a64 *v = mmfi_value_words(t, s, vs);
+            if (!v) {
                 if (seq_read_retry(&s->gen, g)) continue;
                 return MMFI_ECORRUPT;
             }
-            words_load(buf, (const mmf_a64 *)(t->base + b), len);
+            words_load(buf, v, len);
         }
         if (seq_read_retry(&s->gen, g)) continue;
         hit->slot = (uint64_t)(s - t->slots);
@@ -106,22 +104,35 @@ static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, uint64_t h,
 
 int mmfi_get(const struct mmfi_table *t, uint64_t h, const char *key, size_t klen, void *buf,
              size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
+    uint64_t tag = ENTRY_TAG(h);
     for (uint64_t i = 0; i <= t->mask; i++) {
-        struct mmf_slot *s = &t->slots[(h + i) & t->mask];
+        /* acquire: pairs with mmfi_set_entry, so the slot is seen whole */
+        uint64_t e = load_acquire(&t->entries[(h + i) & t->mask]);
+        if (e == MMF_ENTRY_EMPTY) return MMFI_MISSING;
+        if (!ENTRY_LIVE(e) || ENTRY_TAG(e) != tag) continue;
+        struct mmf_slot *s = mmfi_entry_slot(t, e);
+        if (!s) return MMFI_ECORRUPT;
+        /* both inline buffers now, while line 0 is on its way: the value's
+           line then arrives with it instead of after it */
+        __builtin_prefetch(&s->ival[0]);
+        __builtin_prefetch(&s->ival[1]);
         int rc = read_slot(t, s, h, key, klen, buf, cap, hit, st);
         if (rc != SLOT_OTHER) return rc;
     }
     return MMFI_MISSING;
 }
 
-int mmfi_read_at(const struct mmfi_table *t, uint64_t idx, char *keybuf, void *buf, size_t cap,
+int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *buf, size_t cap,
                  mmfi_hit *hit, const mmfi_stall *st) {
-    struct mmf_slot *s = &t->slots[idx & t->mask];
+    uint64_t e = load_acquire(&t->entries[pos & t->mask]); /* pairs with mmfi_set_entry */
+    if (!ENTRY_LIVE(e)) return MMFI_MISSING;
+    struct mmf_slot *s = mmfi_entry_slot(t, e);
+    if (!s) return MMFI_ECORRUPT;
     uint64_t spins = 0;
     for (;;) {
         uint64_t g = seq_read_begin(&s->gen);
         uint64_t sh = load_relaxed(&s->hash); /* re-validated below */
-        if (sh <= MMF_HASH_TOMB) return MMFI_MISSING;
+        if (sh <= MMF_HASH_TOMB || ENTRY_TAG(sh) != ENTRY_TAG(e)) return MMFI_MISSING;
         int through = 0;
         if (g & 1) {
             int rc = stalled(st, s, &spins);
@@ -133,8 +144,8 @@ int mmfi_read_at(const struct mmfi_table *t, uint64_t idx, char *keybuf, void *b
         unsigned klen = VS_KLEN(vs);
         const mmf_a64 *kw = key_words(t, s, klen);
         size_t len = VS_LEN(vs);
-        uint64_t b = len ? load_relaxed(&s->blk[VS_CUR(vs)]) : 0;
-        if (klen == 0 || !kw || (len && !block_ok(t, b, len))) {
+        const mmf_a64 *v = len ? mmfi_value_words(t, s, vs) : NULL;
+        if (klen == 0 || !kw || (len && !v)) {
             if (seq_read_retry(&s->gen, g)) continue;
             return MMFI_ECORRUPT;
         }
@@ -144,9 +155,9 @@ int mmfi_read_at(const struct mmfi_table *t, uint64_t idx, char *keybuf, void *b
         if (len > cap)
             rc = MMFI_SMALL;
         else if (len)
-            words_load(buf, (const mmf_a64 *)(t->base + b), len);
+            words_load(buf, v, len);
         if (seq_read_retry(&s->gen, g)) continue;
-        hit->slot = idx & t->mask;
+        hit->slot = ENTRY_SLOT(e);
         hit->version = through ? g + 1 : g;
         hit->vstate = vs;
         hit->len = len;

@@ -3,7 +3,7 @@
  *
  * In place (claim held, no mutex):
  *   1. seq_write_begin: gen odd, release fence
- *   2. the new value into the spare block (relaxed word stores)
+ *   2. the new value into the spare buffer, inline or block (relaxed words)
  *   3. one release store of vstate: length and current block flip together
  *   4. seq_write_end: gen even
  * A writer killed before 3 leaves the old value whole; after 3, the new one.
@@ -17,10 +17,6 @@
 #include "index.h"
 #include "seq.h"
 #include "../common/words.h"
-
-static inline int block_ok(const struct mmfi_table *t, uint64_t off, uint64_t len) {
-    return off >= t->heap_lo && off <= t->heap_hi && len <= t->heap_hi - off && !(off & 7);
-}
 
 unsigned mmfi_key_order(size_t klen) {
     unsigned k = 0;
@@ -37,7 +33,7 @@ int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s, uint64_
     const mmf_a64 *w = s->key;
     if (klen > MMF_KEY_INLINE) {
         uint64_t ko = load_relaxed(&s->key_off);
-        if (!block_ok(t, ko, klen)) return MMFI_ECORRUPT;
+        if (!mmfi_block_ok(t, ko, klen)) return MMFI_ECORRUPT;
         w = (const mmf_a64 *)(t->base + ko);
     }
     for (size_t i = 0; i < words_for(klen); i++)
@@ -46,31 +42,33 @@ int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s, uint64_
 }
 
 int mmfi_find_for_write(const struct mmfi_table *t, uint64_t h, const char *key, size_t klen,
-                        uint64_t *slot, int *present) {
-    uint64_t free_at = UINT64_MAX;
+                        uint64_t *pos, uint64_t *slot, int *present) {
+    uint64_t free_at = UINT64_MAX, tag = ENTRY_TAG(h);
     for (uint64_t i = 0; i <= t->mask; i++) {
-        uint64_t idx = (h + i) & t->mask;
-        const struct mmf_slot *s = &t->slots[idx];
-        uint64_t sh = load_relaxed(&s->hash); /* stable under the mutex */
-        if (sh == MMF_HASH_EMPTY) {
-            if (free_at == UINT64_MAX) free_at = idx;
+        uint64_t p = (h + i) & t->mask;
+        uint64_t e = load_relaxed(&t->entries[p]); /* stable under the mutex */
+        if (e == MMF_ENTRY_EMPTY) {
+            if (free_at == UINT64_MAX) free_at = p;
             break;
         }
-        if (sh == MMF_HASH_TOMB) {
-            if (free_at == UINT64_MAX) free_at = idx;
+        if (e == MMF_ENTRY_TOMB) {
+            if (free_at == UINT64_MAX) free_at = p;
             continue;
         }
-        if (sh != h) continue;
+        if (ENTRY_TAG(e) != tag) continue;
+        const struct mmf_slot *s = mmfi_entry_slot(t, e);
+        if (!s) return MMFI_ECORRUPT;
         int eq = mmfi_holds_key(t, s, h, key, klen);
         if (eq < 0) return eq;
         if (eq) {
-            *slot = idx;
+            *pos = p;
+            *slot = ENTRY_SLOT(e);
             *present = 1;
             return MMFI_FOUND;
         }
     }
     if (free_at == UINT64_MAX) return MMFI_ENOSPC;
-    *slot = free_at;
+    *pos = free_at;
     *present = 0;
     return MMFI_MISSING;
 }
@@ -79,12 +77,13 @@ int mmfi_fits(const struct mmfi_table *t, const struct mmf_slot *s, size_t len) 
     uint64_t vs = load_relaxed(&s->vstate); /* claim held: only we change it */
     unsigned order = VS_ORDER(vs);
     if (order == MMF_ORDER_NONE) return len == 0;
+    if (order == MMF_ORDER_INLINE) return len <= MMF_VALUE_INLINE;
     if (len == 0 || order >= MMFA_ORDERS) return 0;
     uint64_t bsize = (uint64_t)MMFA_UNIT << order;
     /* a value that shrank to a quarter of a large block gives it back */
     if (len > bsize || (order >= 4 && len <= bsize / 4)) return 0;
     uint64_t spare = load_relaxed(&s->blk[!VS_CUR(vs)]);
-    return block_ok(t, spare, bsize);
+    return mmfi_block_ok(t, spare, bsize);
 }
 
 uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, const void *val,
@@ -92,7 +91,9 @@ uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, cons
     uint64_t vs = load_relaxed(&s->vstate); /* claim held */
     unsigned spare = !VS_CUR(vs);
     uint64_t odd = seq_write_begin(&s->gen, 0);
-    if (len) {
+    if (VS_ORDER(vs) == MMF_ORDER_INLINE) {
+        words_store(s->ival[spare], val, len);
+    } else if (len) {
         uint64_t b = load_relaxed(&s->blk[spare]); /* checked by mmfi_fits */
         words_store((mmf_a64 *)(t->base + b), val, len);
     }
@@ -109,6 +110,8 @@ uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, 
     store_relaxed(&s->key_off, img->key_off);
     store_relaxed(&s->blk[0], img->blk[0]);
     store_relaxed(&s->blk[1], img->blk[1]);
+    if (VS_ORDER(img->vstate) == MMF_ORDER_INLINE)
+        for (unsigned i = 0; i < MMF_VALUE_INLINE / 8; i++) store_relaxed(&s->ival[0][i], img->ival[i]);
     store_relaxed(&s->vstate, img->vstate);
     store_relaxed(&s->hash, img->hash);
     seq_write_end(&s->gen, odd);
@@ -116,8 +119,10 @@ uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, 
 }
 
 void mmfi_make_image(struct mmf_slot_image *img, uint64_t h, const char *key, size_t klen,
-                     uint64_t key_off, uint64_t blk0, uint64_t blk1, unsigned order, size_t len) {
+                     uint64_t key_off, uint64_t blk0, uint64_t blk1, unsigned order,
+                     const void *val, size_t len) {
     memset(img, 0, sizeof *img);
+    if (order == MMF_ORDER_INLINE) memcpy(img->ival, val, len);
     img->hash = h;
     img->vstate = VS_MAKE(len, 0, klen, order);
     img->blk[0] = blk0;
@@ -127,16 +132,16 @@ void mmfi_make_image(struct mmf_slot_image *img, uint64_t h, const char *key, si
         for (size_t i = 0; i < words_for(klen); i++) img->key[i] = key_word(key, klen, i);
 }
 
-uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t idx) {
+uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t pos) {
     uint64_t n = 0;
-    idx &= t->mask;
-    while (n <= t->mask && load_relaxed(&t->slots[idx].hash) == MMF_HASH_TOMB &&
-           load_relaxed(&t->slots[(idx + 1) & t->mask].hash) == MMF_HASH_EMPTY) {
+    pos &= t->mask;
+    while (n <= t->mask && load_relaxed(&t->entries[pos]) == MMF_ENTRY_TOMB &&
+           load_relaxed(&t->entries[(pos + 1) & t->mask]) == MMF_ENTRY_EMPTY) {
         /* relaxed: readers treat TOMB and EMPTY alike for every key that
-           could reach this slot, since the slot after it is EMPTY */
-        store_relaxed(&t->slots[idx].hash, MMF_HASH_EMPTY);
+           could reach this entry, since the entry after it is EMPTY */
+        store_relaxed(&t->entries[pos], MMF_ENTRY_EMPTY);
         n++;
-        idx = (idx - 1) & t->mask;
+        pos = (pos - 1) & t->mask;
     }
     return n;
 }
@@ -147,12 +152,14 @@ int mmfi_slot_blocks(const struct mmfi_table *t, const struct mmf_slot *s, uint6
     int n = 0;
     unsigned vo = VS_ORDER(vs), klen = VS_KLEN(vs);
     if (klen == 0) return MMFI_ECORRUPT;
-    if (vo != MMF_ORDER_NONE) {
+    if (vo == MMF_ORDER_INLINE) {
+        if (VS_LEN(vs) > MMF_VALUE_INLINE) return MMFI_ECORRUPT;
+    } else if (vo != MMF_ORDER_NONE) {
         if (vo >= MMFA_ORDERS || VS_LEN(vs) > ((uint64_t)MMFA_UNIT << vo)) return MMFI_ECORRUPT;
         for (unsigned i = 0; i < 2; i++) {
             off[n] = load_relaxed(&s->blk[i]);
             order[n] = vo;
-            if (!block_ok(t, off[n], (uint64_t)MMFA_UNIT << vo)) return MMFI_ECORRUPT;
+            if (!mmfi_block_ok(t, off[n], (uint64_t)MMFA_UNIT << vo)) return MMFI_ECORRUPT;
             n++;
         }
     } else if (VS_LEN(vs) != 0) {
@@ -161,7 +168,7 @@ int mmfi_slot_blocks(const struct mmfi_table *t, const struct mmf_slot *s, uint6
     if (klen > MMF_KEY_INLINE) {
         off[n] = load_relaxed(&s->key_off);
         order[n] = mmfi_key_order(klen);
-        if (!block_ok(t, off[n], (uint64_t)MMFA_UNIT << order[n])) return MMFI_ECORRUPT;
+        if (!mmfi_block_ok(t, off[n], (uint64_t)MMFA_UNIT << order[n])) return MMFI_ECORRUPT;
         n++;
     }
     return n;

@@ -7,23 +7,27 @@
 #include "testutil.h"
 
 #define CAP 16u
-#define HEAP_OFF (CAP * MMF_SLOT_SIZE)
+#define SLOTS_OFF (CAP * 8u)
+#define HEAP_OFF (SLOTS_OFF + CAP * MMF_SLOT_SIZE)
 #define HEAP_SIZE (64u * 1024)
 
 static unsigned char *region;
 static struct mmfi_table t;
-static uint64_t next_block;
+static uint64_t next_block, next_slot;
 
 static void setup(void) {
     free(region);
     region = aligned_alloc(64, HEAP_OFF + HEAP_SIZE);
     memset(region, 0, HEAP_OFF + HEAP_SIZE);
     t.base = region;
-    t.slots = (struct mmf_slot *)region;
+    t.entries = (mmf_a64 *)region;
     t.mask = CAP - 1;
+    t.slots = (struct mmf_slot *)(region + SLOTS_OFF);
+    t.nslots = CAP;
     t.heap_lo = HEAP_OFF;
     t.heap_hi = HEAP_OFF + HEAP_SIZE;
     next_block = HEAP_OFF;
+    next_slot = 0;
 }
 
 static uint64_t block(unsigned order) {
@@ -33,21 +37,34 @@ static uint64_t block(unsigned order) {
     return off;
 }
 
-/* Inserts key = value as core would (without the intent record). */
-static uint64_t put(const char *key, const char *val) {
+/* Inserts key = value as core would (without the intent record), with the
+   value in blocks (inline = 0) or in the slot. */
+static uint64_t put_as(const char *key, const char *val, int inline_value) {
     size_t klen = strlen(key), len = strlen(val);
-    uint64_t h = mmfi_hash(key, klen), idx;
+    uint64_t h = mmfi_hash(key, klen), pos, slot = 99;
     int present = -1;
-    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, h, key, klen, &idx, &present), MMFI_MISSING);
+    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, h, key, klen, &pos, &slot, &present),
+                          MMFI_MISSING);
     CU_ASSERT_EQUAL(present, 0);
     uint64_t ko = klen > MMF_KEY_INLINE ? block(mmfi_key_order(klen)) : 0;
     if (ko) memcpy(region + ko, key, klen);
-    unsigned order = 2;
-    uint64_t b0 = block(order), b1 = block(order);
-    memcpy(region + b0, val, len);
     struct mmf_slot_image img;
-    mmfi_make_image(&img, h, key, klen, ko, b0, b1, order, len);
-    return mmfi_apply_image(&t.slots[idx], &img, 0);
+    if (inline_value) {
+        mmfi_make_image(&img, h, key, klen, ko, 0, 0, MMF_ORDER_INLINE, val, len);
+    } else {
+        uint64_t b0 = block(2), b1 = block(2);
+        memcpy(region + b0, val, len);
+        mmfi_make_image(&img, h, key, klen, ko, b0, b1, 2, val, len);
+    }
+    CU_ASSERT_FATAL(next_slot < CAP);
+    uint64_t v = mmfi_apply_image(&t.slots[next_slot], &img, 0);
+    mmfi_set_entry(&t, pos, ENTRY_MAKE(h, next_slot));
+    next_slot++;
+    return v;
+}
+
+static uint64_t put(const char *key, const char *val) {
+    return put_as(key, val, 0);
 }
 
 static int get(const char *key, char *buf, size_t cap, mmfi_hit *hit) {
@@ -58,14 +75,14 @@ static int get(const char *key, char *buf, size_t cap, mmfi_hit *hit) {
 
 static void del(const char *key) {
     size_t klen = strlen(key);
-    uint64_t h = mmfi_hash(key, klen), idx;
+    uint64_t h = mmfi_hash(key, klen), pos, slot;
     int present = 0;
-    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, h, key, klen, &idx, &present), MMFI_FOUND);
+    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, h, key, klen, &pos, &slot, &present), MMFI_FOUND);
     struct mmf_slot_image img;
     memset(&img, 0, sizeof img);
-    img.hash = MMF_HASH_TOMB;
-    mmfi_apply_image(&t.slots[idx], &img, 0);
-    mmfi_trim_tombstones(&t, idx);
+    mmfi_apply_image(&t.slots[slot], &img, 0);
+    mmfi_set_entry(&t, pos, MMF_ENTRY_TOMB);
+    mmfi_trim_tombstones(&t, pos);
 }
 
 static void test_hash_avoids_reserved_values(void) {
@@ -114,7 +131,7 @@ static void test_tombstones_keep_probes_whole(void) {
     mmfi_hit hit;
     for (int i = 0; i < 12; i++) {
         snprintf(key, sizeof key, "key%d", i);
-        put(key, key);
+        put_as(key, key, i % 2);
     }
     for (int i = 0; i < 12; i += 3) {
         snprintf(key, sizeof key, "key%d", i);
@@ -130,17 +147,17 @@ static void test_tombstones_keep_probes_whole(void) {
             CU_ASSERT_STRING_EQUAL(buf, key);
         }
     }
-    /* every tombstone left is followed by a used slot (or another tombstone) */
+    /* every tombstone left is followed by a used entry (or another tombstone) */
     for (uint64_t i = 0; i < CAP; i++)
-        if (load_relaxed(&t.slots[i].hash) == MMF_HASH_TOMB)
-            CU_ASSERT(load_relaxed(&t.slots[(i + 1) % CAP].hash) != MMF_HASH_EMPTY);
+        if (load_relaxed(&t.entries[i]) == MMF_ENTRY_TOMB)
+            CU_ASSERT(load_relaxed(&t.entries[(i + 1) % CAP]) != MMF_ENTRY_EMPTY);
     /* deleting everything leaves no tombstone at all */
     for (int i = 0; i < 12; i++)
         if (i % 3) {
             snprintf(key, sizeof key, "key%d", i);
             del(key);
         }
-    for (uint64_t i = 0; i < CAP; i++) CU_ASSERT_EQUAL(load_relaxed(&t.slots[i].hash), MMF_HASH_EMPTY);
+    for (uint64_t i = 0; i < CAP; i++) CU_ASSERT_EQUAL(load_relaxed(&t.entries[i]), MMF_ENTRY_EMPTY);
 }
 
 static void test_full_table(void) {
@@ -150,13 +167,50 @@ static void test_full_table(void) {
         snprintf(key, sizeof key, "full%u", i);
         put(key, "v");
     }
-    uint64_t idx;
+    uint64_t pos, slot;
     int present;
-    CU_ASSERT_EQUAL(mmfi_find_for_write(&t, mmfi_hash("more", 4), "more", 4, &idx, &present),
+    CU_ASSERT_EQUAL(mmfi_find_for_write(&t, mmfi_hash("more", 4), "more", 4, &pos, &slot, &present),
                     MMFI_ENOSPC);
     char buf[8];
     mmfi_hit hit;
     CU_ASSERT_EQUAL(get("more", buf, sizeof buf, &hit), MMFI_MISSING); /* bounded probe */
+}
+
+static void test_inline_values(void) {
+    setup();
+    char buf[80];
+    mmfi_hit hit;
+    uint64_t v = put_as("small", "fits in the slot", 1);
+    CU_ASSERT_EQUAL(get("small", buf, sizeof buf, &hit), MMFI_FOUND);
+    CU_ASSERT_STRING_EQUAL(buf, "fits in the slot");
+    struct mmf_slot *s = &t.slots[hit.slot];
+    CU_ASSERT_EQUAL(VS_ORDER(hit.vstate), MMF_ORDER_INLINE);
+    CU_ASSERT(mmfi_fits(&t, s, MMF_VALUE_INLINE));
+    CU_ASSERT(mmfi_fits(&t, s, 0));
+    CU_ASSERT(!mmfi_fits(&t, s, MMF_VALUE_INLINE + 1));
+    char full[MMF_VALUE_INLINE + 1];
+    memset(full, 'z', MMF_VALUE_INLINE);
+    full[MMF_VALUE_INLINE] = '\0';
+    CU_ASSERT_EQUAL(mmfi_write_inplace(&t, s, full, MMF_VALUE_INLINE), v + 2);
+    CU_ASSERT_EQUAL(get("small", buf, sizeof buf, &hit), MMFI_FOUND);
+    CU_ASSERT_STRING_EQUAL(buf, full);
+    uint64_t off[3];
+    unsigned order[3];
+    CU_ASSERT_EQUAL(mmfi_slot_blocks(&t, s, off, order), 0); /* no heap blocks */
+    store_relaxed(&s->vstate, VS_MAKE(MMF_VALUE_INLINE + 1, 0, 5, MMF_ORDER_INLINE));
+    CU_ASSERT_EQUAL(get("small", buf, sizeof buf, &hit), MMFI_ECORRUPT);
+}
+
+static void test_entry_out_of_range_is_corrupt(void) {
+    setup();
+    put("k", "v");
+    char buf[8];
+    mmfi_hit hit;
+    get("k", buf, sizeof buf, &hit);
+    uint64_t h = mmfi_hash("k", 1);
+    for (uint64_t p = 0; p < CAP; p++)
+        if (ENTRY_LIVE(load_relaxed(&t.entries[p]))) store_relaxed(&t.entries[p], ENTRY_MAKE(h, CAP + 5));
+    CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_ECORRUPT);
 }
 
 static void test_in_place_flip(void) {
@@ -291,6 +345,8 @@ int main(void) {
          test_tombstones_keep_probes_whole},
         {"a full table: insert refused, miss bounded", test_full_table},
         {"in-place write flips the spare block", test_in_place_flip},
+        {"inline values live in the slot", test_inline_values},
+        {"an entry naming a slot out of range is corrupt", test_entry_out_of_range_is_corrupt},
         {"offsets out of bounds are corrupt", test_out_of_bounds_is_corrupt},
         {"a stalled slot is read through or given up", test_stalled_slot},
         {"concurrent readers never see a torn value",

@@ -1,0 +1,85 @@
+/*
+ * Slot allocation, under the namespace mutex. Slots [0, slots_used) have been
+ * handed out; freed ones are chained through next_free from slot_free. Like
+ * the heap's free lists, the chain is a cache: recovery rebuilds it from the
+ * index (a slot is live iff a live entry names it), so a process killed
+ * between taking a slot and publishing its entry leaks nothing for long.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+int mmf__slot_alloc(mmf *ns, uint64_t *slot) {
+    struct mmf_header *h = ns->hdr;
+    uint64_t f = load_relaxed(&h->slot_free); /* mutex held: relaxed throughout */
+    if (f) {
+        if (f > ns->t.nslots) return MMF_ECORRUPT;
+        uint32_t next = ns->t.slots[f - 1].next_free;
+        if (next > ns->t.nslots) return MMF_ECORRUPT;
+        store_relaxed(&h->slot_free, next);
+        *slot = f - 1;
+        return MMF_OK;
+    }
+    uint64_t used = load_relaxed(&h->slots_used);
+    if (used >= ns->t.nslots) return used == ns->t.nslots ? MMF_ENOSPC : MMF_ECORRUPT;
+    store_relaxed(&h->slots_used, used + 1);
+    *slot = used;
+    return MMF_OK;
+}
+
+void mmf__slot_free(mmf *ns, uint64_t slot) {
+    struct mmf_header *h = ns->hdr;
+    ns->t.slots[slot].next_free = (uint32_t)load_relaxed(&h->slot_free);
+    store_relaxed(&h->slot_free, slot + 1);
+}
+
+int mmf__slots_rebuild(mmf *ns) {
+    const struct mmfi_table *t = &ns->t;
+    struct mmf_header *h = ns->hdr;
+    uint8_t *live = calloc(t->nslots / 8 + 1, 1);
+    if (!live) return MMF_ENOSPC;
+    uint64_t used = load_relaxed(&h->slots_used);
+    if (used > t->nslots) used = t->nslots;
+    int rc = MMF_OK;
+    for (uint64_t p = 0; p <= t->mask; p++) {
+        uint64_t e = load_relaxed(&t->entries[p]);
+        if (!ENTRY_LIVE(e)) continue;
+        uint64_t i = ENTRY_SLOT(e);
+        if (i >= t->nslots || (live[i / 8] & (1u << (i % 8)))) {
+            rc = MMF_ECORRUPT; /* out of range, or named twice */
+            break;
+        }
+        live[i / 8] |= (uint8_t)(1u << (i % 8));
+        if (i >= used) used = i + 1;
+    }
+    if (!rc) {
+        store_relaxed(&h->slots_used, used);
+        store_relaxed(&h->slot_free, 0);
+        for (uint64_t i = used; i-- > 0;)
+            if (!(live[i / 8] & (1u << (i % 8)))) mmf__slot_free(ns, i);
+    }
+    free(live);
+    return rc;
+}
+
+int mmf__live_blocks(void *vctx, uint64_t i, uint64_t *off, unsigned *order) {
+    (void)i; /* the cursor is sequential */
+    struct mmf_live_cursor *c = vctx;
+    while (c->next >= c->n) {
+        if (c->pos > c->t->mask) return 1;
+        uint64_t e = load_relaxed(&c->t->entries[c->pos++]); /* mutex held */
+        if (!ENTRY_LIVE(e)) continue;
+        const struct mmf_slot *s = mmfi_entry_slot(c->t, e);
+        c->n = s ? mmfi_slot_blocks(c->t, s, c->off, c->order) : MMFI_ECORRUPT;
+        c->next = 0;
+        if (c->n < 0) {
+            c->err = MMF_ECORRUPT;
+            c->n = 0;
+            return 1;
+        }
+    }
+    *off = c->off[c->next];
+    *order = c->order[c->next];
+    c->next++;
+    return 0;
+}
