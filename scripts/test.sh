@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing, then build and run every
+# CUnit suite three times -- a Release build with -Werror (plus the installed
+# package consumed by an outside project), an ASan+UBSan build, and a
+# ThreadSanitizer build (clang) of the suites that stay in one process.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+jobs=$(nproc)
+total=0
+
+run_ctest() { # build-dir, ctest args...
+  local dir=$1 out
+  shift
+  out=$(cd "$dir" && ctest --output-on-failure --timeout 600 "$@" 2>&1) || { echo "$out"; exit 1; }
+  echo "$out" | tail -n 3
+  total=$((total + $(echo "$out" | sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p')))
+}
+
+echo "== Release, -Werror"
+cmake -S . -B build/ci-release -DCMAKE_BUILD_TYPE=Release -DMMF_WERROR=ON >/dev/null
+cmake --build build/ci-release -j"$jobs" >/dev/null
+run_ctest build/ci-release
+
+echo "== ASan + UBSan"
+cmake -S . -B build/ci-asan -DCMAKE_BUILD_TYPE=Debug -DMMF_WERROR=ON -DMMF_SANITIZE=address \
+  -DMMF_BUILD_BENCH=OFF >/dev/null
+cmake --build build/ci-asan -j"$jobs" >/dev/null
+run_ctest build/ci-asan
+
+echo "== ThreadSanitizer (clang; suites in one process)"
+CC=clang CXX=clang++ cmake -S . -B build/ci-tsan -DCMAKE_BUILD_TYPE=Debug -DMMF_WERROR=ON \
+  -DMMF_SANITIZE=thread -DMMF_BUILD_BENCH=OFF >/dev/null
+cmake --build build/ci-tsan -j"$jobs" >/dev/null
+run_ctest build/ci-tsan -LE process
+
+echo "all suites: $total passed, 0 failed"
