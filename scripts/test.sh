@@ -13,7 +13,7 @@ run_ctest() { # build-dir, ctest args...
   local dir=$1 out
   shift
   out=$(cd "$dir" && ctest --output-on-failure --timeout 600 "$@" 2>&1) || { echo "$out"; exit 1; }
-  echo "$out" | tail -n 3
+  echo "$out" | grep -E "tests passed|Test +#"
   total=$((total + $(echo "$out" | sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p')))
 }
 
@@ -34,4 +34,4 @@ CC=clang CXX=clang++ cmake -S . -B build/ci-tsan -DCMAKE_BUILD_TYPE=Debug -DMMF_
 cmake --build build/ci-tsan -j"$jobs" >/dev/null
 run_ctest build/ci-tsan -LE process
 
-echo "all suites: $total passed, 0 failed"
+echo "ctest: $total passed, 0 failed"
