@@ -119,8 +119,9 @@ int mmf_parse_spec(const char *spec, mmf_options *opt, char *buf, size_t bufsize
    A lock still held by the calling thread is released. */
 int mmf_close(mmf *ns);
 
-/* Removes the namespace (path NULL = the POSIX shared-memory object NAME).
-   Views already open keep working until closed. MMF_ENOENT if none. */
+/* Removes the namespace: the backing file path, or with path NULL the POSIX
+   shared-memory object NAME (name may be NULL when path is given). Views
+   already open keep working until closed. MMF_ENOENT if there is none. */
 int mmf_unlink(const char *name, const char *path);
 
 /*

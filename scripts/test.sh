@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, then build and run every
 # CUnit suite three times -- a Release build with -Werror (plus the installed
-# package consumed by an outside project), an ASan+UBSan build, and a
-# ThreadSanitizer build (clang) of the suites that stay in one process.
+# package consumed by an outside project, and valgrind over the suites that
+# stay in one process), an ASan+UBSan build, and a ThreadSanitizer build
+# (clang) of the suites that stay in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -21,6 +22,14 @@ echo "== Release, -Werror"
 cmake -S . -B build/ci-release -DCMAKE_BUILD_TYPE=Release -DMMF_WERROR=ON >/dev/null
 cmake --build build/ci-release -j"$jobs" >/dev/null
 run_ctest build/ci-release
+
+echo "== valgrind memcheck (suites in one process): no error, no leak"
+for t in test_alloc test_index test_api test_threads; do
+  valgrind --leak-check=full --error-exitcode=9 -q build/ci-release/tests/$t >"build/ci-release/$t.valgrind" 2>&1 ||
+    { cat "build/ci-release/$t.valgrind"; echo "valgrind: $t failed"; exit 1; }
+  echo "valgrind: $t clean"
+  total=$((total + 1))
+done
 
 echo "== ASan + UBSan"
 cmake -S . -B build/ci-asan -DCMAKE_BUILD_TYPE=Debug -DMMF_WERROR=ON -DMMF_SANITIZE=address \
