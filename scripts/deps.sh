@@ -3,7 +3,7 @@
 # this machine does not have yet.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcunit1-dev libbenchmark-dev libxxhash-dev
-      clang libclang-rt-dev valgrind)
+      clang libclang-rt-dev valgrind jq)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,0 +1,318 @@
+/* The mmf tool, run as a user would: separate processes, real namespaces. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "testutil.h"
+
+#ifndef MMF_TOOL
+#error "MMF_TOOL: path of the mmf tool"
+#endif
+
+static char ns[128];
+
+struct result {
+    int status;
+    char *out, *err;
+    size_t out_len;
+};
+
+static char *slurp(int fd, size_t *len) {
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    ssize_t got;
+    while ((got = read(fd, buf + n, cap - n)) > 0) {
+        n += (size_t)got;
+        if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
+    }
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+/* Runs argv (argv[0] = program) with input on stdin; collects its output. */
+static struct result run_prog(char *const argv[], const void *input, size_t input_len) {
+    int in[2], out[2], err[2];
+    CU_ASSERT_FATAL(pipe(in) == 0 && pipe(out) == 0 && pipe(err) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        close(in[1]), close(out[0]), close(err[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(in[0]), close(out[1]), close(err[1]);
+    if (input_len) CU_ASSERT_EQUAL(write(in[1], input, input_len), (ssize_t)input_len);
+    close(in[1]);
+    struct result r;
+    r.out = slurp(out[0], &r.out_len);
+    r.err = slurp(err[0], NULL);
+    close(out[0]), close(err[0]);
+    r.status = wait_child(pid);
+    return r;
+}
+
+#define MMF(...) run_prog((char *const[]){MMF_TOOL, __VA_ARGS__, NULL}, NULL, 0)
+#define MMF_IN(in, n, ...) run_prog((char *const[]){MMF_TOOL, __VA_ARGS__, NULL}, in, n)
+
+static void done(struct result r) {
+    free(r.out);
+    free(r.err);
+}
+
+/* Runs jq FILTER over json; returns its output (caller frees). */
+static char *jq(const char *json, const char *filter) {
+    struct result r = run_prog((char *const[]){"/usr/bin/jq", "-r", (char *)filter, NULL}, json,
+                               strlen(json));
+    CU_ASSERT_EQUAL(r.status, 0);
+    free(r.err);
+    char *nl = strchr(r.out, '\n');
+    if (nl) *nl = '\0';
+    return r.out;
+}
+
+static void fresh_ns(void) {
+    unique_name(ns, sizeof ns, "cli");
+    mmf_unlink(ns, NULL);
+    struct result r = MMF("create", ns, "--size", "2M", "--max-vars", "100");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "created"));
+    done(r);
+}
+
+static void test_binary_round_trip(void) {
+    fresh_ns();
+    unsigned char bytes[1000];
+    for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (unsigned char)(i * 7 + i / 256);
+    struct result r = MMF_IN(bytes, sizeof bytes, "set", ns, "blob");
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    r = MMF("get", ns, "blob");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_EQUAL(r.out_len, sizeof bytes);
+    CU_ASSERT(r.out_len == sizeof bytes && memcmp(r.out, bytes, sizeof bytes) == 0);
+    done(r);
+    r = MMF_IN("", 0, "set", ns, "empty"); /* empty stdin: an empty value */
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    r = MMF("get", ns, "empty");
+    CU_ASSERT(r.status == 0 && r.out_len == 0);
+    done(r);
+    r = MMF("set", ns, "text", "hi there");
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    r = MMF("get", ns, "text", "--hex");
+    CU_ASSERT_STRING_EQUAL(r.out, "6869207468657265\n");
+    done(r);
+    r = MMF("set", ns, "--", "-dash", "--looks-like-an-option");
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    r = MMF("get", ns, "--", "-dash");
+    CU_ASSERT_STRING_EQUAL(r.out, "--looks-like-an-option");
+    done(r);
+    mmf_unlink(ns, NULL);
+}
+
+static void test_json_output_parses(void) {
+    fresh_ns();
+    done(MMF("set", ns, "alpha", "a \"quoted\"\tvalue"));
+    done(MMF("add", ns, "counter", "41"));
+    struct result r = MMF("add", ns, "counter", "1");
+    CU_ASSERT_STRING_EQUAL(r.out, "42\n");
+    done(r);
+    r = MMF("ls", ns, "--json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    char *v = jq(r.out, "length");
+    CU_ASSERT_STRING_EQUAL(v, "2");
+    free(v);
+    v = jq(r.out, ".[0].key + \" \" + (.[0].length|tostring) + \" \" + .[0].preview");
+    CU_ASSERT_STRING_EQUAL(v, "alpha 16 a \"quoted\"\tvalue");
+    free(v);
+    v = jq(r.out, ".[1].key");
+    CU_ASSERT_STRING_EQUAL(v, "counter");
+    free(v);
+    done(r);
+    r = MMF("stat", ns, "--json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    v = jq(r.out, "[.vars, .max_vars, .size, .tombstones] | map(tostring) | join(\" \")");
+    CU_ASSERT_STRING_EQUAL(v, "2 100 2097152 0");
+    free(v);
+    v = jq(r.out, ".heap_used + .heap_free == .heap_size and .lock_recoveries == 0");
+    CU_ASSERT_STRING_EQUAL(v, "true");
+    free(v);
+    done(r);
+    r = MMF("get", ns, "alpha", "--json");
+    v = jq(r.out, ".value + \"|\" + (.version|tostring)");
+    CU_ASSERT(v[0] == 'a' && strstr(v, "|") != NULL);
+    free(v);
+    done(r);
+    r = MMF("stat", ns); /* the text form reads well: aligned labels */
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "variables      2 of 100"));
+    done(r);
+    mmf_unlink(ns, NULL);
+}
+
+static void test_versions_and_cas(void) {
+    fresh_ns();
+    done(MMF("set", ns, "k", "one"));
+    struct result r = MMF("get", ns, "k", "--version");
+    char version[32];
+    snprintf(version, sizeof version, "%s", r.out);
+    version[strcspn(version, "\n")] = '\0';
+    done(r);
+    r = MMF("set", ns, "k", "two", "--if-version", "999999");
+    CU_ASSERT_EQUAL(r.status, 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "version did not match"));
+    done(r);
+    r = MMF("set", ns, "k", "two", "--if-version", version);
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    r = MMF("get", ns, "k");
+    CU_ASSERT_STRING_EQUAL(r.out, "two");
+    done(r);
+    r = MMF("del", ns, "k");
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    r = MMF("del", ns, "k");
+    CU_ASSERT_EQUAL(r.status, 1);
+    done(r);
+    mmf_unlink(ns, NULL);
+}
+
+static void test_watch_is_woken_by_another_process(void) {
+    fresh_ns();
+    done(MMF("set", ns, "quote", "1.0"));
+    int out[2];
+    CU_ASSERT_FATAL(pipe(out) == 0);
+    pid_t watcher = fork();
+    if (watcher == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        execl(MMF_TOOL, MMF_TOOL, "watch", ns, "quote", "other", "--count", "2", "--timeout",
+              "20", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    usleep(300000); /* let it fall asleep */
+    done(MMF("set", ns, "quote", "1.5"));
+    usleep(100000);
+    done(MMF("set", ns, "other", "created"));
+    char *text = slurp(out[0], NULL);
+    close(out[0]);
+    CU_ASSERT_EQUAL(wait_child(watcher), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "quote\t"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\t1.5\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "other\t"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\tcreated\n"));
+    free(text);
+    struct result r = MMF("watch", ns, "quote", "--count", "1", "--timeout", "0.3");
+    CU_ASSERT_EQUAL(r.status, 1); /* nothing changed */
+    done(r);
+    mmf_unlink(ns, NULL);
+}
+
+static void test_check_dump_rm(void) {
+    fresh_ns();
+    done(MMF("set", ns, "k", "v"));
+    struct result r = MMF("check", ns);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "ok: 1 variables"));
+    done(r);
+    r = MMF("dump", ns);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "free lists:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"v\""));
+    done(r);
+    r = MMF("rm", ns);
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    r = MMF("get", ns, "k");
+    CU_ASSERT_EQUAL(r.status, 3);
+    char expect[128];
+    snprintf(expect, sizeof expect, "mmf: get: %s\n", mmf_strerror(MMF_ENOENT));
+    CU_ASSERT_STRING_EQUAL(r.err, expect);
+    done(r);
+    r = MMF("rm", ns);
+    CU_ASSERT_EQUAL(r.status, 3);
+    done(r);
+}
+
+static void test_file_backed_spec(void) {
+    char spec[256], path[128];
+    snprintf(path, sizeof path, "/tmp/mmf-cli-%d.swp", (int)getpid());
+    unlink(path);
+    snprintf(spec, sizeof spec, "name=CliFile path=%s size=256K", path);
+    struct result r = MMF("create", spec);
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    done(MMF("set", spec, "k", "in a file"));
+    r = MMF("get", spec, "k");
+    CU_ASSERT_STRING_EQUAL(r.out, "in a file");
+    done(r);
+    r = MMF("create", spec);
+    CU_ASSERT_EQUAL(r.status, 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "already exists"));
+    done(r);
+    r = MMF("rm", spec);
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    CU_ASSERT_EQUAL(access(path, F_OK), -1);
+}
+
+static void test_usage_errors(void) {
+    fresh_ns();
+    struct {
+        char *const *argv;
+        int status;
+    } cases[] = {
+        {(char *const[]){MMF_TOOL, NULL}, 2},
+        {(char *const[]){MMF_TOOL, "frobnicate", NULL}, 2},
+        {(char *const[]){MMF_TOOL, "get", ns, NULL}, 2},
+        {(char *const[]){MMF_TOOL, "get", ns, "k", "extra", NULL}, 2},
+        {(char *const[]){MMF_TOOL, "get", ns, "k", "--bogus", NULL}, 2},
+        {(char *const[]){MMF_TOOL, "get", ns, "k", "--hex", "--json", NULL}, 2},
+        {(char *const[]){MMF_TOOL, "set", ns, "k", "v", "--if-version", NULL}, 2},
+        {(char *const[]){MMF_TOOL, "set", ns, "k", "v", "--if-version", "x", NULL}, 2},
+        {(char *const[]){MMF_TOOL, "add", ns, "k", "12abc", NULL}, 2},
+        {(char *const[]){MMF_TOOL, "watch", ns, "k", "--count", "0", NULL}, 2},
+        {(char *const[]){MMF_TOOL, "create", "x", "--size", "lots", NULL}, 2},
+        {(char *const[]){MMF_TOOL, "create", "x", "--mode", "999", NULL}, 2},
+        {(char *const[]){MMF_TOOL, "get", ns, "missing", NULL}, 1},
+        {(char *const[]){MMF_TOOL, "get", "bad/name", "k", NULL}, 3},
+        {(char *const[]){MMF_TOOL, "get", "name=x bogus=1", "k", NULL}, 3},
+        {(char *const[]){MMF_TOOL, "--help", NULL}, 0},
+        {(char *const[]){MMF_TOOL, "--version", NULL}, 0},
+        {(char *const[]){MMF_TOOL, "watch", "--help", NULL}, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct result r = run_prog(cases[i].argv, NULL, 0);
+        if (r.status != cases[i].status)
+            fprintf(stderr, "case %zu: status %d, stderr %s\n", i, r.status, r.err);
+        CU_ASSERT_EQUAL(r.status, cases[i].status);
+        if (r.status != 0) { /* one line on stderr saying why */
+            CU_ASSERT(strncmp(r.err, "mmf: ", 5) == 0);
+            CU_ASSERT_PTR_NOT_NULL(strchr(r.err, '\n'));
+            CU_ASSERT(strchr(r.err, '\n') == r.err + strlen(r.err) - 1);
+        } else {
+            CU_ASSERT(strlen(r.out) > 0);
+        }
+        done(r);
+    }
+    mmf_unlink(ns, NULL);
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    static const test_case tests[] = {
+        {"binary values round-trip through stdin and stdout", test_binary_round_trip},
+        {"ls and stat JSON parse", test_json_output_parses},
+        {"versions and --if-version", test_versions_and_cas},
+        {"watch is woken by another process", test_watch_is_woken_by_another_process},
+        {"check, dump, rm", test_check_dump_rm},
+        {"a file-backed namespace by spec", test_file_backed_spec},
+        {"usage errors and exit statuses", test_usage_errors},
+        {NULL, NULL}};
+    return run_suite("cli", tests);
+}

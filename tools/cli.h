@@ -1,0 +1,60 @@
+/* The mmf command-line tool: shared helpers. Written on the public API only. */
+#ifndef MMF_TOOLS_CLI_H
+#define MMF_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mmf.h"
+
+/* exit statuses, as documented in --help and the README */
+enum { EXIT_OK = 0, EXIT_NOTFOUND = 1, EXIT_USAGE = 2, EXIT_ERROR = 3 };
+
+/* A command: its name, one line of synopsis, a paragraph of help, and the
+   function that runs it with the arguments after its name. */
+typedef struct cli_command {
+    const char *name, *synopsis, *help;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+/* NULL-terminated tables, in cmd_vars.c and cmd_namespace.c */
+extern const cli_command cli_var_commands[], cli_ns_commands[];
+
+/* Reports err for cmd on stderr and returns its exit status. */
+int cli_fail(const char *cmd, int err);
+/* Reports a usage error for cmd on stderr and returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Opens an existing namespace: NS is a name or a spec ("name=X path=F"). */
+int cli_open(const char *ns_arg, mmf **out);
+
+/* An option of a command: a flag (value NULL) or one that takes a value. */
+typedef struct cli_opt {
+    const char *name; /* "--json" */
+    bool *set;        /* set to true when given */
+    const char **value;
+} cli_opt;
+
+/* Parses argv: options (NULL-terminated opts) anywhere, "--" ends them, the
+   rest are positionals (between min and max of them, into pos). Returns 0,
+   or EXIT_USAGE after saying why. */
+int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, const char **pos,
+              int min, int max, int *npos);
+bool cli_wants_help(int argc, char **argv);
+/* A whole decimal number (with K/M/G for sizes when allowed). */
+bool cli_number(const char *s, bool sizes, uint64_t *out);
+
+/* "1.5M", "640K", "12" */
+void cli_human_size(char *buf, size_t n, uint64_t bytes);
+/* A printable preview: at most max bytes, others as \xNN, cut with "...". */
+void cli_preview(FILE *out, const void *val, size_t len, size_t max);
+/* A JSON string of the bytes (each byte a code point, \u00NN if needed). */
+void cli_json_string(FILE *out, const void *val, size_t len);
+void cli_hex(FILE *out, const void *val, size_t len);
+
+/* Reads all of stdin; *len its length. NULL when out of memory. */
+unsigned char *cli_read_stdin(size_t *len);
+
+#endif

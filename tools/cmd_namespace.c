@@ -1,0 +1,152 @@
+/* Commands on whole namespaces: create, stat, dump, check, rm. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* name and path of NS (a name or a spec), in buf */
+static int ns_location(const char *ns_arg, char *buf, size_t n, mmf_options *o) {
+    if (strchr(ns_arg, '=')) return mmf_parse_spec(ns_arg, o, buf, n);
+    mmf_options d = MMF_OPTIONS_INIT;
+    *o = d;
+    o->name = ns_arg;
+    return MMF_OK;
+}
+
+static int cmd_create(int argc, char **argv) {
+    const char *size_s = NULL, *path = NULL, *max_s = NULL, *mode_s = NULL;
+    const cli_opt opts[] = {{"--size", NULL, &size_s},
+                            {"--path", NULL, &path},
+                            {"--max-vars", NULL, &max_s},
+                            {"--mode", NULL, &mode_s},
+                            {NULL, NULL, NULL}};
+    const char *pos[1];
+    int n, rc = cli_parse("create", argc, argv, opts, pos, 1, 1, &n);
+    if (rc) return rc;
+    char buf[4096];
+    mmf_options o;
+    if ((rc = ns_location(pos[0], buf, sizeof buf, &o))) return cli_fail("create", rc);
+    uint64_t v;
+    if (size_s) {
+        if (!cli_number(size_s, true, &v)) return cli_usage("create", "--size takes bytes (K/M/G)");
+        o.size = v;
+    }
+    if (max_s) {
+        if (!cli_number(max_s, false, &v) || v > UINT32_MAX)
+            return cli_usage("create", "--max-vars takes a number");
+        o.max_vars = (uint32_t)v;
+    }
+    if (mode_s) {
+        char *end;
+        unsigned long m = strtoul(mode_s, &end, 8);
+        if (*end || end == mode_s || m > 07777) return cli_usage("create", "--mode takes octal bits");
+        o.mode = (uint32_t)m;
+    }
+    if (path) o.path = path;
+    o.exclusive = true;
+    o.reuse = false;
+    mmf *ns;
+    if ((rc = mmf_open(&o, &ns))) return cli_fail("create", rc);
+    mmf_stats st;
+    mmf_stat(ns, &st);
+    mmf_close(ns);
+    char size[16];
+    cli_human_size(size, sizeof size, st.size);
+    printf("created %s at %s%s: %s, %" PRIu64 " variables at most\n", o.name,
+           o.path ? "" : "/dev/shm/", o.path ? o.path : o.name, size, st.max_vars);
+    return EXIT_OK;
+}
+
+static int cmd_stat(int argc, char **argv) {
+    bool json = false;
+    const cli_opt opts[] = {{"--json", &json, NULL}, {NULL, NULL, NULL}};
+    const char *pos[1];
+    int n, rc = cli_parse("stat", argc, argv, opts, pos, 1, 1, &n);
+    if (rc) return rc;
+    mmf *ns;
+    if ((rc = cli_open(pos[0], &ns))) return cli_fail("stat", rc);
+    mmf_stats st;
+    rc = mmf_stat(ns, &st);
+    mmf_close(ns);
+    if (rc) return cli_fail("stat", rc);
+    /* fragmentation: the share of free memory not in the largest free block */
+    double frag = st.heap_free ? 1.0 - (double)st.largest_free_block / (double)st.heap_free : 0;
+    double load = st.max_vars ? (double)st.vars / (double)st.max_vars : 0;
+    if (json) {
+        printf("{\"size\":%" PRIu64 ",\"heap_size\":%" PRIu64 ",\"heap_used\":%" PRIu64
+               ",\"heap_free\":%" PRIu64 ",\"largest_free_block\":%" PRIu64
+               ",\"fragmentation\":%.4f,\"vars\":%" PRIu64 ",\"max_vars\":%" PRIu64
+               ",\"load_factor\":%.4f,\"tombstones\":%" PRIu64 ",\"lock_acquisitions\":%" PRIu64
+               ",\"lock_recoveries\":%" PRIu64 "}\n",
+               st.size, st.heap_size, st.heap_used, st.heap_free, st.largest_free_block, frag,
+               st.vars, st.max_vars, load, st.tombstones, st.lock_acquisitions,
+               st.lock_recoveries);
+        return EXIT_OK;
+    }
+    char a[16], b[16], c[16], d[16], e[16];
+    cli_human_size(a, sizeof a, st.size);
+    cli_human_size(b, sizeof b, st.heap_size);
+    cli_human_size(c, sizeof c, st.heap_used);
+    cli_human_size(d, sizeof d, st.heap_free);
+    cli_human_size(e, sizeof e, st.largest_free_block);
+    printf("%-14s %s\n", "size", a);
+    printf("%-14s %s: %s used, %s free, largest free block %s, %.1f%% fragmented\n", "heap", b, c,
+           d, e, frag * 100);
+    printf("%-14s %" PRIu64 " of %" PRIu64 " (%.1f%% full), %" PRIu64 " tombstones\n", "variables",
+           st.vars, st.max_vars, load * 100, st.tombstones);
+    printf("%-14s %" PRIu64 " acquisitions, %" PRIu64 " recoveries from a dead holder\n", "lock",
+           st.lock_acquisitions, st.lock_recoveries);
+    return EXIT_OK;
+}
+
+static int cmd_dump(int argc, char **argv) {
+    const char *pos[1];
+    int n, rc = cli_parse("dump", argc, argv, NULL, pos, 1, 1, &n);
+    if (rc) return rc;
+    mmf *ns;
+    if ((rc = cli_open(pos[0], &ns))) return cli_fail("dump", rc);
+    rc = mmf_dump(ns, stdout);
+    mmf_close(ns);
+    return rc ? cli_fail("dump", rc) : EXIT_OK;
+}
+
+static int cmd_check(int argc, char **argv) {
+    const char *pos[1];
+    int n, rc = cli_parse("check", argc, argv, NULL, pos, 1, 1, &n);
+    if (rc) return rc;
+    mmf *ns;
+    if ((rc = cli_open(pos[0], &ns))) return cli_fail("check", rc);
+    rc = mmf_check(ns, stdout);
+    mmf_close(ns);
+    return rc ? cli_fail("check", rc) : EXIT_OK;
+}
+
+static int cmd_rm(int argc, char **argv) {
+    const char *pos[1];
+    int n, rc = cli_parse("rm", argc, argv, NULL, pos, 1, 1, &n);
+    if (rc) return rc;
+    char buf[4096];
+    mmf_options o;
+    if ((rc = ns_location(pos[0], buf, sizeof buf, &o))) return cli_fail("rm", rc);
+    rc = mmf_unlink(o.name, o.path);
+    return rc ? cli_fail("rm", rc) : EXIT_OK;
+}
+
+const cli_command cli_ns_commands[] = {
+    {"create", "SPEC | NAME [--size N] [--path F] [--max-vars N] [--mode M]",
+     "Creates a namespace (fails if it exists). SPEC is a text spec as mmf_open_spec\n"
+     "takes it (\"name=X size=2M path=F\"); the options override it. Sizes take K/M/G,\n"
+     "the mode is octal (default 0600).",
+     cmd_create},
+    {"stat", "NS [--json]",
+     "Sizes, heap used/free/largest free block, fragmentation (free memory outside the\n"
+     "largest free block), variables and load factor, lock acquisitions and recoveries.",
+     cmd_stat},
+    {"dump", "NS", "The debug dump: header, heap blocks and free lists, the variable table.",
+     cmd_dump},
+    {"check", "NS",
+     "Walks index and heap (mmf_check); exit status 0 if the namespace is whole, 3 if not.",
+     cmd_check},
+    {"rm", "NS", "Removes the namespace; processes that have it open keep their view.", cmd_rm},
+    {NULL, NULL, NULL, NULL}};
