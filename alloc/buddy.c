@@ -19,6 +19,7 @@
  * allocator's own state comes from the namespace mutex.
  */
 #include "alloc.h"
+#include "../common/crash.h"
 
 #include <string.h>
 
@@ -151,6 +152,7 @@ int mmfa_alloc(unsigned char *base, struct mmfa_heap *h, unsigned order, uint64_
         while (j > order) {
             j--;
             push_free(base, h, u + (1ull << j), j);
+            MMF_CRASH_POINT("alloc.split");
         }
         meta_of(base, h)[u] = MMFA_META_ALLOC(order);
         fetch_add_relaxed(&h->used_units, 1ull << order);
@@ -175,6 +177,7 @@ int mmfa_free(unsigned char *base, struct mmfa_heap *h, uint64_t off, unsigned o
         if (meta[b] != MMFA_META_FREE(k)) break;
         int rc = unlink_free(base, h, b, k);
         if (rc) return rc;
+        MMF_CRASH_POINT("alloc.merge");
         if (b < u) u = b;
         k++;
     }

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "../common/crash.h"
 
 int mmf__mutex_init(pthread_mutex_t *m) {
     pthread_mutexattr_t a;
@@ -142,6 +143,7 @@ int mmf_lock(mmf *ns, double timeout) {
     store_relaxed(&h->lock_thread, (uint64_t)pthread_self()); /* published by the next store */
     store_seq_cst(&h->lock_owner, mmf__token(ns));
     h->lock_depth = 1;
+    MMF_CRASH_POINT("lock.held");
     rc = wait_for_claims(ns, &d);
     if (rc) {
         store_seq_cst(&h->lock_owner, 0);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "../common/crash.h"
 #include "../common/words.h"
 
 #define FALLBACK 1 /* the in-place path cannot do it; take the mutex */
@@ -91,6 +92,7 @@ static int write_inplace(mmf *ns, uint64_t h, const char *key, size_t klen, stru
     mmf__deadline_in(&d, ns->timeout);
     rc = mmf__claim(ns, s, mmf__token(ns), &d);
     if (rc) return rc;
+    MMF_CRASH_POINT("inplace.claimed");
     /* seq_cst: after our seq_cst claim (Dekker with mmf_lock, see lock.c) */
     if (load_seq_cst(&ns->hdr->lock_owner) && !mmf__holds_lock(ns)) {
         rc = FALLBACK; /* somebody holds the explicit lock: wait for it */
@@ -102,6 +104,7 @@ static int write_inplace(mmf *ns, uint64_t h, const char *key, size_t klen, stru
             rc = FALLBACK;
     }
     if (rc == MMF_OK) mmfi_write_inplace(&ns->t, s, op->val, op->len);
+    MMF_CRASH_POINT("inplace.before_release");
     mmf__release(s);
     if (rc == MMF_OK) mmf__wake_slot(s);
     return rc;
@@ -145,8 +148,11 @@ static uint64_t publish(mmf *ns, uint64_t idx, const struct mmf_slot_image *img,
     in->entry = entry;
     in->img = *img;
     store_release(&in->state, MMF_INTENT_READY); /* pairs with recovery's acquire */
+    MMF_CRASH_POINT("publish.ready");
     uint64_t g = mmfi_apply_image(&ns->t.slots[idx], img, min_gen);
+    MMF_CRASH_POINT("publish.before_entry");
     if (pos != UINT64_MAX) mmfi_set_entry(&ns->t, pos, entry);
+    MMF_CRASH_POINT("publish.before_clear");
     store_release(&in->state, MMF_INTENT_NONE);
     return g;
 }
@@ -169,10 +175,12 @@ static int replace_value(mmf *ns, uint64_t idx, uint64_t h, const char *key, siz
     unsigned order;
     int rc = alloc_value(ns, op->val, op->len, b, &order);
     if (rc) return rc;
+    MMF_CRASH_POINT("replace.blocks");
     struct mmf_slot_image img;
     mmfi_make_image(&img, h, key, klen, load_relaxed(&s->key_off), b[0], b[1], order, op->val,
                     op->len);
     publish(ns, idx, &img, 0, UINT64_MAX, 0);
+    MMF_CRASH_POINT("replace.before_free");
     free_blocks(ns, old, old_order, nold);
     return MMF_OK;
 }
@@ -184,6 +192,7 @@ static int insert(mmf *ns, uint64_t pos, uint64_t h, const char *key, size_t kle
     unsigned order = MMF_ORDER_NONE, korder = mmfi_key_order(klen);
     int rc = mmf__slot_alloc(ns, &idx);
     if (rc) return rc;
+    MMF_CRASH_POINT("insert.slot");
     struct mmf_slot *s = &ns->t.slots[idx];
     if (klen > MMF_KEY_INLINE) {
         rc = mmfa_alloc(ns->base, ns->heap, korder, &ko);
@@ -202,10 +211,12 @@ static int insert(mmf *ns, uint64_t pos, uint64_t h, const char *key, size_t kle
         mmf__slot_free(ns, idx);
         return rc;
     }
+    MMF_CRASH_POINT("insert.claimed");
     int was_tomb = load_relaxed(&ns->t.entries[pos]) == MMF_ENTRY_TOMB; /* mutex held */
     struct mmf_slot_image img;
     mmfi_make_image(&img, h, key, klen, ko, b[0], b[1], order, op->val, op->len);
     publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1, pos, ENTRY_MAKE(h, idx));
+    MMF_CRASH_POINT("insert.before_release");
     mmf__release(s);
     mmf__wake_slot(s);
     store_relaxed(&hd->vars, load_relaxed(&hd->vars) + 1); /* counters: under the mutex */
@@ -302,13 +313,17 @@ int mmf_delete(mmf *ns, const char *key) {
         struct mmf_header *hd = ns->hdr;
         struct mmf_slot_image img;
         memset(&img, 0, sizeof img); /* hash EMPTY: a free slot */
+        MMF_CRASH_POINT("delete.claimed");
         uint64_t g = publish(ns, idx, &img, 0, pos, MMF_ENTRY_TOMB);
+        MMF_CRASH_POINT("delete.published");
         mmf__release(s);
         mmf__wake_slot(s);
         /* a re-created key's versions continue above this one */
         if (load_relaxed(&hd->gen_floor) < g) store_relaxed(&hd->gen_floor, g);
         free_blocks(ns, blocks, orders, n);
+        MMF_CRASH_POINT("delete.blocks_freed");
         mmf__slot_free(ns, idx);
+        MMF_CRASH_POINT("delete.before_trim");
         uint64_t trimmed = mmfi_trim_tombstones(&ns->t, pos);
         store_relaxed(&hd->vars, load_relaxed(&hd->vars) - 1);
         store_relaxed(&hd->tombstones, load_relaxed(&hd->tombstones) + 1 - trimmed);

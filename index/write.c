@@ -16,6 +16,7 @@
  */
 #include "index.h"
 #include "seq.h"
+#include "../common/crash.h"
 #include "../common/words.h"
 
 unsigned mmfi_key_order(size_t klen) {
@@ -97,8 +98,10 @@ uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, cons
         uint64_t b = load_relaxed(&s->blk[spare]); /* checked by mmfi_fits */
         words_store((mmf_a64 *)(t->base + b), val, len);
     }
+    MMF_CRASH_POINT("inplace.written");
     /* release: recovery reading vstate (acquire) sees the value it names */
     store_release(&s->vstate, VS_MAKE(len, spare, VS_KLEN(vs), VS_ORDER(vs)));
+    MMF_CRASH_POINT("inplace.flipped");
     seq_write_end(&s->gen, odd);
     return odd + 1;
 }
@@ -110,6 +113,7 @@ uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, 
     store_relaxed(&s->key_off, img->key_off);
     store_relaxed(&s->blk[0], img->blk[0]);
     store_relaxed(&s->blk[1], img->blk[1]);
+    MMF_CRASH_POINT("publish.half");
     if (VS_ORDER(img->vstate) == MMF_ORDER_INLINE)
         for (unsigned i = 0; i < MMF_VALUE_INLINE / 8; i++) store_relaxed(&s->ival[0][i], img->ival[i]);
     store_relaxed(&s->vstate, img->vstate);

@@ -1,0 +1,233 @@
+/*
+ * kill -9 at every named crash point (common/crash.h), then a check from
+ * another process: the namespace opens and passes mmf_check (recovering what
+ * the dead process left), every other variable keeps its value, the
+ * interrupted one holds exactly its old or its new value, no block or slot
+ * leaked, and the namespace takes writes again.
+ */
+#include <signal.h>
+
+#include "testutil.h"
+
+enum op { INSERT, DELETE, GROW, SHRINK, INPLACE_INLINE, INPLACE_BLOCK, ADD, LOCK };
+enum expect { OLD, NEW };
+
+struct scenario {
+    const char *point;
+    enum op op;
+    enum expect expect;
+    int mutex_held; /* the dead process held the namespace mutex */
+};
+
+static const struct scenario scenarios[] = {
+    {"insert.slot", INSERT, OLD, 1},
+    {"alloc.split", INSERT, OLD, 1},
+    {"insert.claimed", INSERT, OLD, 1},
+    {"publish.ready", INSERT, NEW, 1},
+    {"publish.half", INSERT, NEW, 1},
+    {"publish.before_entry", INSERT, NEW, 1},
+    {"publish.before_clear", INSERT, NEW, 1},
+    {"insert.before_release", INSERT, NEW, 1},
+    {"delete.claimed", DELETE, OLD, 1},
+    {"publish.ready", DELETE, NEW, 1},
+    {"publish.half", DELETE, NEW, 1},
+    {"publish.before_entry", DELETE, NEW, 1},
+    {"publish.before_clear", DELETE, NEW, 1},
+    {"delete.published", DELETE, NEW, 1},
+    {"alloc.merge", DELETE, NEW, 1},
+    {"delete.blocks_freed", DELETE, NEW, 1},
+    {"delete.before_trim", DELETE, NEW, 1},
+    {"alloc.split", GROW, OLD, 1},
+    {"replace.blocks", GROW, OLD, 1},
+    {"publish.ready", GROW, NEW, 1},
+    {"publish.half", GROW, NEW, 1},
+    {"publish.before_clear", GROW, NEW, 1},
+    {"replace.before_free", GROW, NEW, 1},
+    {"replace.blocks", SHRINK, OLD, 1},
+    {"publish.half", SHRINK, NEW, 1},
+    {"replace.before_free", SHRINK, NEW, 1},
+    {"alloc.merge", SHRINK, NEW, 1},
+    {"inplace.claimed", INPLACE_INLINE, OLD, 0},
+    {"inplace.written", INPLACE_INLINE, OLD, 0},
+    {"inplace.flipped", INPLACE_INLINE, NEW, 0},
+    {"inplace.before_release", INPLACE_INLINE, NEW, 0},
+    {"inplace.claimed", INPLACE_BLOCK, OLD, 0},
+    {"inplace.written", INPLACE_BLOCK, OLD, 0},
+    {"inplace.flipped", INPLACE_BLOCK, NEW, 0},
+    {"inplace.before_release", INPLACE_BLOCK, NEW, 0},
+    {"inplace.written", ADD, OLD, 0},
+    {"inplace.flipped", ADD, NEW, 0},
+    {"lock.held", LOCK, OLD, 1},
+};
+
+static const char *op_names[] = {"insert", "delete", "grow", "shrink", "in-place (inline)",
+                                 "in-place (block)", "add", "lock"};
+
+static char name[128];
+
+/* The victim's value before and after the operation (len 0 + absent). */
+struct value {
+    int present;
+    size_t len;
+    char fill;
+};
+
+static void old_new(enum op op, struct value *old, struct value *nu) {
+    static const struct value absent = {0, 0, 0};
+    switch (op) {
+    case INSERT: *old = absent, *nu = (struct value){1, 3000, 'n'}; break;
+    case DELETE: *old = (struct value){1, 700, 'o'}, *nu = absent; break;
+    case GROW: *old = (struct value){1, 40, 'o'}, *nu = (struct value){1, 3000, 'n'}; break;
+    case SHRINK: *old = (struct value){1, 3000, 'o'}, *nu = (struct value){1, 20, 'n'}; break;
+    case INPLACE_INLINE: *old = (struct value){1, 40, 'o'}, *nu = (struct value){1, 40, 'n'}; break;
+    case INPLACE_BLOCK: *old = (struct value){1, 500, 'o'}, *nu = (struct value){1, 480, 'n'}; break;
+    case LOCK: *old = (struct value){1, 40, 'o'}, *nu = *old; break;
+    case ADD: *old = *nu = absent; break; /* a counter: checked apart */
+    }
+}
+
+static void keep_value(int i, char *buf, size_t *len) {
+    *len = (size_t)(i % 3 == 0 ? 16 : i % 3 == 1 ? 200 : 600);
+    memset(buf, 'a' + i, *len);
+}
+
+static mmf *attach(void) {
+    mmf_options o = MMF_OPTIONS_INIT;
+    o.name = name;
+    o.reuse = true;
+    o.timeout = 5;
+    mmf *ns = NULL;
+    return mmf_open(&o, &ns) == MMF_OK ? ns : NULL;
+}
+
+static void setup(const struct scenario *sc) {
+    mmf *ns = fresh(unique_name(name, sizeof name, "crash"), 1 << 20, 64);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
+    char buf[4096];
+    size_t len;
+    for (int i = 0; i < 20; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "keep.%d", i);
+        keep_value(i, buf, &len);
+        CU_ASSERT_EQUAL_FATAL(mmf_set(ns, key, buf, len), MMF_OK);
+    }
+    struct value old, nu;
+    old_new(sc->op, &old, &nu);
+    if (old.present) {
+        memset(buf, old.fill, old.len);
+        CU_ASSERT_EQUAL_FATAL(mmf_set(ns, "victim", buf, old.len), MMF_OK);
+    }
+    CU_ASSERT_EQUAL_FATAL(mmf_add_i64(ns, "counter", 5, NULL), MMF_OK);
+    CU_ASSERT_EQUAL_FATAL(mmf_check(ns, NULL), MMF_OK);
+    mmf_close(ns);
+}
+
+/* In the child: the operation, with the crash point armed. */
+static void run_op(const struct scenario *sc) {
+    mmf *ns = attach();
+    CHILD_REQUIRE(ns);
+    struct value old, nu;
+    old_new(sc->op, &old, &nu);
+    char buf[4096];
+    memset(buf, nu.fill, nu.len);
+    setenv("MMF_CRASH_AT", sc->point, 1);
+    switch (sc->op) {
+    case DELETE: mmf_delete(ns, "victim"); break;
+    case ADD: mmf_add_i64(ns, "counter", 1, NULL); break;
+    case LOCK: mmf_lock(ns, 1); break;
+    default: mmf_set(ns, "victim", buf, nu.len); break;
+    }
+    fprintf(stderr, "crash point %s was not reached by %s\n", sc->point, op_names[sc->op]);
+    _exit(3);
+}
+
+static int is_value(const char *buf, size_t len, const struct value *v) {
+    if (!v->present || len != v->len) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != v->fill) return 0;
+    return 1;
+}
+
+/* In another process: everything the file comment promises. */
+static void verify(const struct scenario *sc) {
+    mmf *ns = attach();
+    CHILD_REQUIRE(ns);
+    char buf[4096];
+    size_t len;
+    /* reads first, before anyone repairs anything: they must not hang */
+    for (int i = 0; i < 20; i++) {
+        char key[16], want[4096];
+        size_t wlen;
+        snprintf(key, sizeof key, "keep.%d", i);
+        keep_value(i, want, &wlen);
+        CHILD_REQUIRE(mmf_get(ns, key, buf, sizeof buf, &len) == MMF_OK);
+        CHILD_REQUIRE(len == wlen && memcmp(buf, want, len) == 0);
+    }
+    struct value old, nu;
+    old_new(sc->op, &old, &nu);
+    const struct value *want = sc->expect == OLD ? &old : &nu;
+    /* before any repair a reader sees the old or the new value, whole (a
+       change whose intent was complete is rolled forward by the repair) */
+    int rc = mmf_get(ns, "victim", buf, sizeof buf, &len);
+    if (sc->op != ADD)
+        CHILD_REQUIRE((rc == MMF_OK && (is_value(buf, len, &old) || is_value(buf, len, &nu))) ||
+                      (rc == MMF_ENOTFOUND && (!old.present || !nu.present)));
+    mmf_stats st;
+    CHILD_REQUIRE(mmf_check(ns, NULL) == MMF_OK); /* takes the mutex: recovers */
+    CHILD_REQUIRE(mmf_stat(ns, &st) == MMF_OK);
+    CHILD_REQUIRE(st.lock_recoveries == (uint64_t)sc->mutex_held);
+    /* after it, exactly what the crash point promises */
+    if (sc->op == ADD) {
+        int64_t c = 0;
+        CHILD_REQUIRE(mmf_get(ns, "counter", &c, sizeof c, &len) == MMF_OK);
+        CHILD_REQUIRE(c == (sc->expect == OLD ? 5 : 6));
+    } else {
+        rc = mmf_get(ns, "victim", buf, sizeof buf, &len);
+        if (want->present)
+            CHILD_REQUIRE(rc == MMF_OK && is_value(buf, len, want));
+        else
+            CHILD_REQUIRE(rc == MMF_ENOTFOUND);
+    }
+    /* and it takes writes again, on the victim too */
+    memset(buf, 'z', 100);
+    CHILD_REQUIRE(mmf_set(ns, "victim", buf, 100) == MMF_OK);
+    CHILD_REQUIRE(mmf_set(ns, "victim", buf, 90) == MMF_OK);
+    CHILD_REQUIRE(mmf_add_i64(ns, "counter", 1, NULL) == MMF_OK);
+    CHILD_REQUIRE(mmf_set(ns, "after", "x", 1) == MMF_OK);
+    CHILD_REQUIRE(mmf_delete(ns, "keep.3") == MMF_OK);
+    CHILD_REQUIRE(mmf_lock(ns, 1) == MMF_OK && mmf_unlock(ns) == MMF_OK);
+    CHILD_REQUIRE(mmf_check(ns, NULL) == MMF_OK);
+    mmf_close(ns);
+    _exit(0);
+}
+
+static void test_every_crash_point(void) {
+    for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++) {
+        const struct scenario *sc = &scenarios[i];
+        setup(sc);
+        pid_t pid = fork();
+        if (pid == 0) run_op(sc);
+        int st = wait_child(pid);
+        if (st != 100 + SIGKILL)
+            fprintf(stderr, "\n  %s during %s: the writer ended with %d, not SIGKILL\n", sc->point,
+                    op_names[sc->op], st);
+        CU_ASSERT_EQUAL(st, 100 + SIGKILL);
+        pid = fork();
+        if (pid == 0) verify(sc);
+        st = wait_child(pid);
+        if (st != 0)
+            fprintf(stderr, "\n  %s during %s: the check from another process failed\n",
+                    sc->point, op_names[sc->op]);
+        else
+            printf("\n  %-24s during %-18s: killed; recovered, %s value whole", sc->point,
+                   op_names[sc->op], sc->expect == OLD ? "old" : "new");
+        CU_ASSERT_EQUAL(st, 0);
+        mmf_unlink(name, NULL);
+    }
+}
+
+int main(void) {
+    static const test_case tests[] = {{"kill -9 at every crash point", test_every_crash_point},
+                                      {NULL, NULL}};
+    return run_suite("crash points", tests);
+}
