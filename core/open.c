@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "../common/crash.h"
 
 #define SHM_DIR "/dev/shm/"
 #define MIN_CAPACITY 8u
@@ -205,7 +206,9 @@ static int create(const mmf_options *opt, const char *path, mmf **out) {
     rc = mmf__mutex_init(&((struct mmf_header *)base)->mutex);
     if (rc) goto fail;
     format(base, &g, opt->name);
+    MMF_CRASH_POINT("create.before_link");
     if (link(tmp, path) == -1) goto os_error;
+    if (opt->debug) fprintf(stderr, "mmf[%s]: created %s\n", opt->name, path);
     unlink(tmp);
     free(tmp);
     close(fd);

@@ -5,6 +5,7 @@
  * interrupted one holds exactly its old or its new value, no block or slot
  * leaked, and the namespace takes writes again.
  */
+#include <glob.h>
 #include <signal.h>
 
 #include "testutil.h"
@@ -226,8 +227,41 @@ static void test_every_crash_point(void) {
     }
 }
 
+static void test_creator_killed_before_publishing(void) {
+    unique_name(name, sizeof name, "crash.create");
+    mmf_unlink(name, NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("MMF_CRASH_AT", "create.before_link", 1);
+        mmf_options o = MMF_OPTIONS_INIT;
+        o.name = name;
+        mmf *ns;
+        mmf_open(&o, &ns);
+        _exit(3);
+    }
+    CU_ASSERT_EQUAL(wait_child(pid), 100 + SIGKILL);
+    glob_t left; /* what it leaves: its private temporary file, nothing else */
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "/dev/shm/.mmf-%s.*", name);
+    CU_ASSERT_EQUAL(glob(pattern, 0, NULL, &left), 0);
+    CU_ASSERT_EQUAL(left.gl_pathc, 1);
+    for (size_t i = 0; i < left.gl_pathc; i++) unlink(left.gl_pathv[i]);
+    globfree(&left);
+    mmf *ns = attach(); /* nothing half-made was published */
+    CU_ASSERT_PTR_NULL(ns);
+    mmf_options o = MMF_OPTIONS_INIT;
+    o.name = name;
+    CU_ASSERT_EQUAL_FATAL(mmf_open(&o, &ns), MMF_OK); /* the next opener creates it whole */
+    CU_ASSERT_EQUAL(mmf_set(ns, "k", "v", 1), MMF_OK);
+    CU_ASSERT_EQUAL(mmf_check(ns, NULL), MMF_OK);
+    mmf_close(ns);
+    mmf_unlink(name, NULL);
+}
+
 int main(void) {
-    static const test_case tests[] = {{"kill -9 at every crash point", test_every_crash_point},
-                                      {NULL, NULL}};
+    static const test_case tests[] = {
+        {"kill -9 at every crash point", test_every_crash_point},
+        {"a creator killed before publishing leaves no namespace", test_creator_killed_before_publishing},
+        {NULL, NULL}};
     return run_suite("crash points", tests);
 }
