@@ -141,10 +141,12 @@ static int check_index(mmf *ns, FILE *report) {
             bad = 1;
         }
     }
-    for (uint64_t f = load_relaxed(&h->slot_free); f && !bad; f = t->slots[f - 1].next_free) {
+    for (uint64_t f = load_relaxed(&h->slot_free); f && !bad;) {
         if (f > t->nslots || (named[(f - 1) / 8] & (1u << ((f - 1) % 8))) || ++chained > used) {
             REPORT("slots: the free chain is broken at slot %llu\n", (unsigned long long)(f - 1));
             bad = 1;
+        } else {
+            f = t->slots[f - 1].next_free; /* checked on the next round */
         }
     }
     if (!bad && chained + vars != used) {

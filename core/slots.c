@@ -14,14 +14,17 @@ int mmf__slot_alloc(mmf *ns, uint64_t *slot) {
     uint64_t f = load_relaxed(&h->slot_free); /* mutex held: relaxed throughout */
     if (f) {
         if (f > ns->t.nslots) return MMF_ECORRUPT;
-        uint32_t next = ns->t.slots[f - 1].next_free;
-        if (next > ns->t.nslots) return MMF_ECORRUPT;
+        const struct mmf_slot *s = &ns->t.slots[f - 1];
+        uint32_t next = s->next_free;
+        /* a damaged chain must not hand out a live slot */
+        if (next > ns->t.nslots || load_relaxed(&s->hash) != MMF_HASH_EMPTY) return MMF_ECORRUPT;
         store_relaxed(&h->slot_free, next);
         *slot = f - 1;
         return MMF_OK;
     }
     uint64_t used = load_relaxed(&h->slots_used);
     if (used >= ns->t.nslots) return used == ns->t.nslots ? MMF_ENOSPC : MMF_ECORRUPT;
+    if (load_relaxed(&ns->t.slots[used].hash) != MMF_HASH_EMPTY) return MMF_ECORRUPT;
     store_relaxed(&h->slots_used, used + 1);
     *slot = used;
     return MMF_OK;

@@ -2,8 +2,9 @@
 # The whole test suite: install what is missing, then build and run every
 # CUnit suite three times -- a Release build with -Werror (plus the installed
 # package consumed by an outside project, and valgrind over the suites that
-# stay in one process), an ASan+UBSan build, and a ThreadSanitizer build
-# (clang) of the suites that stay in one process.
+# stay in one process), an ASan+UBSan build, a ThreadSanitizer build (clang)
+# of the suites that stay in one process, and a minute of libFuzzer on
+# damaged namespace images (MMF_FUZZ_SECONDS to change it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -42,5 +43,19 @@ CC=clang CXX=clang++ cmake -S . -B build/ci-tsan -DCMAKE_BUILD_TYPE=Debug -DMMF_
   -DMMF_SANITIZE=thread -DMMF_BUILD_BENCH=OFF >/dev/null
 cmake --build build/ci-tsan -j"$jobs" >/dev/null
 run_ctest build/ci-tsan -LE process
+
+echo "== libFuzzer (clang, ASan+UBSan): damaged images for ${MMF_FUZZ_SECONDS:-60} s"
+CC=clang CXX=clang++ cmake -S . -B build/ci-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMF_WERROR=ON \
+  -DMMF_FUZZ=ON -DMMF_BUILD_BENCH=OFF -DMMF_BUILD_TOOLS=OFF >/dev/null
+cmake --build build/ci-fuzz -j"$jobs" --target fuzz_image test_damage >/dev/null
+rm -rf build/ci-fuzz/seeds build/ci-fuzz/corpus
+mkdir -p build/ci-fuzz/seeds build/ci-fuzz/corpus
+MMF_FUZZ_SEEDS=build/ci-fuzz/seeds build/ci-fuzz/tests/test_damage >/dev/null
+cp tests/fuzz/regressions/* build/ci-fuzz/seeds/
+(cd build/ci-fuzz && tests/fuzz_image -max_total_time="${MMF_FUZZ_SECONDS:-60}" -timeout=10 \
+  -max_len=70000 -print_final_stats=1 corpus seeds >fuzz.log 2>&1) ||
+  { tail -n 60 build/ci-fuzz/fuzz.log; echo "fuzz: the property broke (input saved in build/ci-fuzz)"; exit 1; }
+grep -E "^Done|stat::number_of_executed_units" build/ci-fuzz/fuzz.log
+total=$((total + 1))
 
 echo "ctest: $total passed, 0 failed"
