@@ -1,0 +1,45 @@
+/*
+ * A system under test, as the harness drives it. Every call returns 0 on
+ * success (a get of a missing key is an error: workloads only read keys they
+ * loaded). prepare runs in the parent before the processes are forked;
+ * connect, the operations and disconnect run in each child.
+ */
+#ifndef MMF_BENCH_BACKEND_H
+#define MMF_BENCH_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bench_cfg {
+    unsigned keys;     /* key:000000000000 .. keys - 1, loaded by prepare */
+    unsigned value;    /* value size in bytes */
+    const char *dir;   /* a private scratch directory */
+    const char *name;  /* unique per run, for namespaces and the like */
+} bench_cfg;
+
+typedef struct bench_backend {
+    const char *name;
+    /* NULL if it can run here, else why not (said once, never faked) */
+    const char *(*unavailable)(void);
+    int (*prepare)(const bench_cfg *cfg);
+    void *(*connect)(const bench_cfg *cfg);
+    int (*get)(void *c, const char *key, void *buf, size_t cap, size_t *len);
+    int (*set)(void *c, const char *key, const void *val, size_t len);
+    int (*incr)(void *c, const char *key);
+    /* ping-pong between side 0 and side 1: send to the other side, and wait
+       (sleeping, not spinning) for what it sends; NULL if not supported */
+    int (*send)(void *c, int side, uint64_t msg);
+    int (*recv)(void *c, int side, uint64_t *msg);
+    /* one publisher, many subscribers; NULL if not supported */
+    int (*publish)(void *c, uint64_t msg);
+    int (*subscribe_next)(void *c, uint64_t *msg);
+    void (*disconnect)(void *c);
+    void (*cleanup)(const bench_cfg *cfg);
+} bench_backend;
+
+extern const bench_backend backend_mmf, backend_lmdb, backend_redis, backend_pipe;
+
+void bench_key(char *buf, unsigned i); /* 16-byte keys */
+
+#endif
