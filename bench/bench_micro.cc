@@ -1,214 +1,163 @@
-// Micro-benchmarks (Google Benchmark): mmf's get and in-place set against
-// the floor (an in-process table with the same hash), same keys, same values,
-// same access order. Report ratios of the two from one run:
-//   bench/mmf-bench-micro --benchmark_min_time=0.5
+// Micro-benchmarks (Google Benchmark), one process: mmf against the floor
+// (an in-process, unsynchronised table with the same hash), LMDB and
+// Boost.Interprocess, on the same keys, values and access order.
+//
+//   op/system/keys/value_bytes     e.g. get_hit/mmf/100000/64
+//
+// ops: get_hit, get_miss, set_in_place, set_new_block (a value that changes
+// size class every time, on 1024 keys), insert_delete, add_i64, cas;
+// keys 1,000 / 100,000 / 1,000,000; values 8 / 64 / 512 / 4,096 bytes
+// (1,000,000 x 4,096 is left out: it needs more memory than the machine's
+// quarter per system). Then get_chase/...: each get waits for the last one
+// (the value names the next key), so it measures one get's latency.
+//
+// Filter with --benchmark_filter, e.g. 'get_hit/.*/100000/64$'.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
-#include "floor_table.h"
-#include "mmf.h"
+#include "micro_stores.h"
 
 namespace {
 
-constexpr size_t kVars = 100000;
-constexpr size_t kValue = 64;
+const char *const kSystems[] = {"floor", "mmf", "lmdb", "boost"};
+const size_t kKeyCounts[] = {1000, 100000, 1000000};
+const size_t kValueSizes[] = {8, 64, 512, 4096};
+constexpr size_t kOrder = 1 << 20; // pre-drawn random key indices
 
-// 16-byte keys, visited in a shuffled order so that every get is a cold-ish
-// random access, as in a table much larger than L1/L2.
-struct Keys {
-    std::vector<std::string> names;
-    std::vector<uint32_t> order;
-    Keys() {
-        names.reserve(kVars);
-        char buf[32];
-        for (size_t i = 0; i < kVars; i++) {
-            snprintf(buf, sizeof buf, "key:%012zu", i);
-            names.emplace_back(buf);
-        }
-        order.resize(1 << 20);
-        std::mt19937 rng(42);
-        for (auto &o : order) o = (uint32_t)(rng() % kVars);
-    }
+struct Fixture {
+    std::string system;
+    size_t keys = 0, value = 0;
+    std::unique_ptr<Store> store;
+    std::string why;
+    std::vector<std::string> names, misses;
+    std::vector<uint32_t> order, next;
 };
-const Keys &keys() {
-    static Keys k;
-    return k;
+
+std::string key_name(const char *prefix, size_t i) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%s%012zu", prefix, i); // 16 bytes with "key:"
+    return buf;
 }
 
-// A value's first 4 bytes name the next variable of a random cycle through
-// all of them, so that the "chase" benchmarks measure one get's latency:
-// each get waits for the previous one, as a program that uses what it reads.
-uint32_t next_in_cycle(size_t i) {
-    static std::vector<uint32_t> next = [] {
-        std::vector<uint32_t> perm(kVars), nx(kVars);
-        for (size_t j = 0; j < kVars; j++) perm[j] = (uint32_t)j;
-        std::shuffle(perm.begin(), perm.end(), std::mt19937(7));
-        for (size_t j = 0; j < kVars; j++) nx[perm[j]] = perm[(j + 1) % kVars];
-        return nx;
-    }();
-    return next[i];
-}
-
-void fill_value(unsigned char *v, size_t i) {
-    for (size_t b = 0; b < kValue; b++) v[b] = (unsigned char)(i + b);
-    uint32_t nx = next_in_cycle(i);
-    memcpy(v, &nx, sizeof nx);
-}
-
-struct Namespace {
-    mmf *ns = nullptr;
-    std::string name;
-    Namespace() {
-        name = "mmf.bench." + std::to_string(getpid());
-        mmf_unlink(name.c_str(), nullptr);
-        mmf_options o = MMF_OPTIONS_INIT;
-        o.name = name.c_str();
-        o.size = 64ull << 20;
-        o.max_vars = kVars;
-        int rc = mmf_open(&o, &ns);
-        if (rc) {
-            fprintf(stderr, "mmf_open: %s\n", mmf_strerror(rc));
-            abort();
-        }
-        unsigned char v[kValue];
-        for (size_t i = 0; i < kVars; i++) {
-            fill_value(v, i);
-            mmf_set(ns, keys().names[i].c_str(), v, kValue);
+// One store at a time: the benchmarks run in registration order, grouped by
+// (system, keys, value), so memory holds only the current one.
+Fixture &fixture(const std::string &system, size_t keys, size_t value) {
+    static Fixture f;
+    if (f.system == system && f.keys == keys && f.value == value) return f;
+    f.store.reset();
+    f.system = system;
+    f.keys = keys;
+    f.value = value;
+    f.why.clear();
+    f.names.clear();
+    f.misses.clear();
+    for (size_t i = 0; i < keys; i++) f.names.push_back(key_name("key:", i));
+    for (size_t i = 0; i < 4096; i++) f.misses.push_back(key_name("not:", i));
+    std::mt19937 rng(42);
+    f.order.resize(kOrder);
+    for (auto &o : f.order) o = (uint32_t)(rng() % keys);
+    std::vector<uint32_t> perm(keys);
+    for (size_t i = 0; i < keys; i++) perm[i] = (uint32_t)i;
+    std::shuffle(perm.begin(), perm.end(), std::mt19937(7));
+    f.next.assign(keys, 0);
+    for (size_t i = 0; i < keys; i++) f.next[perm[i]] = perm[(i + 1) % keys];
+    f.store = make_store(system, keys, value, &f.why);
+    if (!f.store) return f;
+    std::vector<unsigned char> v(std::max<size_t>(value, 8));
+    for (size_t i = 0; i < keys; i++) {
+        memcpy(v.data(), &f.next[i], 4); // the chase's next key
+        if (!f.store->set(f.names[i], v.data(), value)) {
+            f.why = "loading failed";
+            f.store.reset();
+            return f;
         }
     }
-    ~Namespace() {
-        mmf_close(ns);
-        mmf_unlink(name.c_str(), nullptr);
-    }
-};
-Namespace &shared_ns() {
-    static Namespace n;
-    return n;
+    return f;
 }
 
-FloorTable &floor_table() {
-    static FloorTable table(kVars);
-    static bool filled = [] {
-        unsigned char v[kValue];
-        for (size_t i = 0; i < kVars; i++) {
-            fill_value(v, i);
-            table.set(keys().names[i].data(), keys().names[i].size(), v, kValue);
+// the chase first, while every value still names its successor
+enum Op { CHASE, GET_HIT, GET_MISS, SET_IN_PLACE, SET_NEW_BLOCK, INSERT_DELETE, ADD_I64, CAS };
+const char *const kOpNames[] = {"get_chase",     "get_hit", "get_miss", "set_in_place",
+                                "set_new_block", "insert_delete", "add_i64", "cas"};
+
+void run(benchmark::State &state, Op op, const std::string &system, size_t keys, size_t value) {
+    Fixture &f = fixture(system, keys, value);
+    if (!f.store) {
+        state.SkipWithError(("not run: " + f.why).c_str());
+        for (auto _ : state) {
         }
-        return true;
-    }();
-    (void)filled;
-    return table;
-}
-
-void BM_floor_get_hit(benchmark::State &state) {
-    const FloorTable &table = floor_table();
-    const auto &k = keys();
-    unsigned char buf[kValue];
-    size_t len, i = 0;
-    for (auto _ : state) {
-        const std::string &key = k.names[k.order[i++ & (k.order.size() - 1)]];
-        int rc = table.get(key.data(), key.size(), buf, sizeof buf, &len);
-        benchmark::DoNotOptimize(rc);
-        benchmark::DoNotOptimize(buf);
+        return;
     }
-}
-BENCHMARK(BM_floor_get_hit);
-
-void BM_mmf_get_hit(benchmark::State &state) {
-    mmf *ns = shared_ns().ns;
-    const auto &k = keys();
-    unsigned char buf[kValue];
-    size_t len, i = 0;
-    for (auto _ : state) {
-        const std::string &key = k.names[k.order[i++ & (k.order.size() - 1)]];
-        int rc = mmf_get(ns, key.c_str(), buf, sizeof buf, &len);
-        benchmark::DoNotOptimize(rc);
-        benchmark::DoNotOptimize(buf);
-    }
-}
-BENCHMARK(BM_mmf_get_hit);
-
-void BM_floor_get_chase(benchmark::State &state) {
-    const FloorTable &table = floor_table();
-    const auto &k = keys();
-    unsigned char buf[kValue];
-    size_t len;
+    Store &s = *f.store;
+    std::vector<unsigned char> buf(4 * value + 256), val(4 * value + 256, 0x5a);
+    size_t len, i = 0, errors = 0;
     uint32_t at = 0;
     for (auto _ : state) {
-        const std::string &key = k.names[at];
-        table.get(key.data(), key.size(), buf, sizeof buf, &len);
-        memcpy(&at, buf, sizeof at);
+        const std::string &k = f.names[f.order[i & (kOrder - 1)]];
+        switch (op) {
+        case GET_HIT: errors += !s.get(k, buf.data(), buf.size(), &len); break;
+        case GET_MISS: errors += s.get(f.misses[i & 4095], buf.data(), buf.size(), &len); break;
+        case SET_IN_PLACE:
+            val[0] = (unsigned char)i;
+            errors += !s.set(k, val.data(), value);
+            break;
+        case SET_NEW_BLOCK: // another size class on every write
+            errors += !s.set(f.names[i & 1023], val.data(), (i / 1024) & 1 ? 4 * value + 72 : value);
+            break;
+        case INSERT_DELETE: {
+            const std::string &fresh = f.misses[i & 4095];
+            errors += !s.set(fresh, val.data(), value);
+            errors += !s.del(fresh);
+            break;
+        }
+        case ADD_I64: errors += !s.add("counter", 1); break;
+        case CAS: errors += !s.get_then_cas(k, val.data(), value); break;
+        case CHASE:
+            errors += !s.get(f.names[at], buf.data(), buf.size(), &len);
+            memcpy(&at, buf.data(), 4);
+            at %= (uint32_t)keys;
+            break;
+        }
+        i++;
     }
+    if (op == ADD_I64) s.del("counter");
+    if (op == SET_NEW_BLOCK) // put the grown keys back as they were
+        for (size_t j = 0; j < 1024 && j < keys; j++) s.set(f.names[j], val.data(), value);
+    if (errors) state.SkipWithError((std::to_string(errors) + " operations failed").c_str());
     benchmark::DoNotOptimize(at);
 }
-BENCHMARK(BM_floor_get_chase);
 
-void BM_mmf_get_chase(benchmark::State &state) {
-    mmf *ns = shared_ns().ns;
-    const auto &k = keys();
-    unsigned char buf[kValue];
-    size_t len;
-    uint32_t at = 0;
-    for (auto _ : state) {
-        const std::string &key = k.names[at];
-        mmf_get(ns, key.c_str(), buf, sizeof buf, &len);
-        memcpy(&at, buf, sizeof at);
-    }
-    benchmark::DoNotOptimize(at);
+void register_all() {
+    for (const char *system : kSystems)
+        for (size_t keys : kKeyCounts)
+            for (size_t value : kValueSizes) {
+                if (keys == 1000000 && value == 4096) continue;
+                for (int op = CHASE; op <= CAS; op++) {
+                    std::string name = std::string(kOpNames[op]) + "/" + system + "/" +
+                                       std::to_string(keys) + "/" + std::to_string(value);
+                    benchmark::RegisterBenchmark(
+                        name.c_str(),
+                        [op, system, keys, value](benchmark::State &st) {
+                            run(st, (Op)op, system, keys, value);
+                        });
+                }
+            }
 }
-BENCHMARK(BM_mmf_get_chase);
-
-void BM_floor_set(benchmark::State &state) {
-    static FloorTable table(kVars);
-    const auto &k = keys();
-    unsigned char v[kValue];
-    fill_value(v, 1);
-    size_t i = 0;
-    for (auto _ : state) {
-        const std::string &key = k.names[k.order[i++ & (k.order.size() - 1)]];
-        v[0] = (unsigned char)i;
-        benchmark::DoNotOptimize(table.set(key.data(), key.size(), v, kValue));
-    }
-}
-BENCHMARK(BM_floor_set);
-
-void BM_mmf_set_in_place(benchmark::State &state) {
-    mmf *ns = shared_ns().ns;
-    const auto &k = keys();
-    unsigned char v[kValue];
-    fill_value(v, 1);
-    size_t i = 0;
-    mmf_stats before, after;
-    mmf_stat(ns, &before);
-    for (auto _ : state) {
-        const std::string &key = k.names[k.order[i++ & (k.order.size() - 1)]];
-        v[0] = (unsigned char)i;
-        benchmark::DoNotOptimize(mmf_set(ns, key.c_str(), v, kValue));
-    }
-    mmf_stat(ns, &after);
-    state.counters["mutex_per_op"] =
-        (double)(after.lock_acquisitions - before.lock_acquisitions) / (double)state.iterations();
-}
-BENCHMARK(BM_mmf_set_in_place);
-
-void BM_mmf_get_hot_key(benchmark::State &state) {
-    mmf *ns = shared_ns().ns;
-    unsigned char buf[kValue];
-    size_t len;
-    for (auto _ : state) {
-        benchmark::DoNotOptimize(mmf_get(ns, "key:000000000007", buf, sizeof buf, &len));
-        benchmark::DoNotOptimize(buf);
-    }
-}
-BENCHMARK(BM_mmf_get_hot_key);
 
 } // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char **argv) {
+    register_all();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -33,6 +33,7 @@
 /* ---- slots (index/) ---------------------------------------------------- */
 
 #define MMF_SLOT_SIZE 256u
+#define MMF_KEY_LIMIT 255u   /* longest key: its length fits vstate's 8 bits */
 #define MMF_KEY_INLINE 64u   /* keys up to this long live in the slot itself */
 #define MMF_VALUE_INLINE 64u /* values up to this long too, double-buffered */
 #define MMF_HASH_EMPTY 0u    /* a slot that holds no variable */

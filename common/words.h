@@ -49,12 +49,4 @@ MMF_INLINE void words_store(mmf_a64 *dst, const void *src, size_t len) {
     }
 }
 
-/* Word w of a key of len bytes, zero-padded: how keys are stored. */
-MMF_INLINE uint64_t key_word(const char *key, size_t len, size_t w) {
-    uint64_t v = 0;
-    size_t at = 8 * w;
-    memcpy(&v, key + at, len - at >= 8 ? 8 : len - at);
-    return v;
-}
-
 #endif

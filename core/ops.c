@@ -32,9 +32,11 @@ static int get_common(mmf *ns, const char *key, void *buf, size_t cap, size_t *l
                       uint64_t *version) {
     size_t klen;
     if (!ns || !len || (!buf && cap) || mmf__check_key(key, &klen)) return MMF_EINVAL;
+    struct mmfi_key k;
+    mmfi_key_init(&k, key, klen);
     MMF_READ_STALL(st, ns);
     mmfi_hit hit;
-    int rc = mmfi_get(&ns->t, mmfi_hash(key, klen), key, klen, buf, cap, &hit, &st);
+    int rc = mmfi_get(&ns->t, &k, buf, cap, &hit, &st);
     if (rc == MMFI_ESTALL) return st_ctx.err;
     if (rc == MMFI_FOUND || rc == MMFI_SMALL) {
         *len = hit.len;
@@ -80,10 +82,10 @@ static int prepare(mmf *ns, struct mmf_slot *s, struct write_op *op) {
     return MMF_OK;
 }
 
-static int write_inplace(mmf *ns, uint64_t h, const char *key, size_t klen, struct write_op *op) {
+static int write_inplace(mmf *ns, const struct mmfi_key *k, struct write_op *op) {
     MMF_READ_STALL(st, ns);
     mmfi_hit hit;
-    int rc = mmfi_get(&ns->t, h, key, klen, NULL, 0, &hit, &st);
+    int rc = mmfi_get(&ns->t, k, NULL, 0, &hit, &st);
     if (rc == MMFI_MISSING) return FALLBACK;
     if (rc == MMFI_ESTALL) return st_ctx.err;
     if (rc < 0) return MMF_ECORRUPT;
@@ -97,7 +99,7 @@ static int write_inplace(mmf *ns, uint64_t h, const char *key, size_t klen, stru
     if (load_seq_cst(&ns->hdr->lock_owner) && !mmf__holds_lock(ns)) {
         rc = FALLBACK; /* somebody holds the explicit lock: wait for it */
     } else {
-        int eq = mmfi_holds_key(&ns->t, s, h, key, klen);
+        int eq = mmfi_holds_key(&ns->t, s, k);
         if (eq != 1)
             rc = eq < 0 ? MMF_ECORRUPT : FALLBACK; /* deleted or moved meanwhile */
         else if (!(rc = prepare(ns, s, op)) && !mmfi_fits(&ns->t, s, op->len))
@@ -163,41 +165,39 @@ static void structure_changed(mmf *ns) {
     mmf__wake_struct(ns);
 }
 
-static int replace_value(mmf *ns, uint64_t idx, uint64_t h, const char *key, size_t klen,
+static int replace_value(mmf *ns, uint64_t idx, const struct mmfi_key *k,
                          const struct write_op *op) {
     struct mmf_slot *s = &ns->t.slots[idx];
     uint64_t old[3];
     unsigned old_order[3];
     int nold = mmfi_slot_blocks(&ns->t, s, old, old_order);
     if (nold < 0) return MMF_ECORRUPT;
-    if (klen > MMF_KEY_INLINE) nold--; /* the key block stays */
+    if (k->len > MMF_KEY_INLINE) nold--; /* the key block stays */
     uint64_t b[2];
     unsigned order;
     int rc = alloc_value(ns, op->val, op->len, b, &order);
     if (rc) return rc;
     MMF_CRASH_POINT("replace.blocks");
     struct mmf_slot_image img;
-    mmfi_make_image(&img, h, key, klen, load_relaxed(&s->key_off), b[0], b[1], order, op->val,
-                    op->len);
+    mmfi_make_image(&img, k, load_relaxed(&s->key_off), b[0], b[1], order, op->val, op->len);
     publish(ns, idx, &img, 0, UINT64_MAX, 0);
     MMF_CRASH_POINT("replace.before_free");
     free_blocks(ns, old, old_order, nold);
     return MMF_OK;
 }
 
-static int insert(mmf *ns, uint64_t pos, uint64_t h, const char *key, size_t klen,
-                  const struct write_op *op) {
+static int insert(mmf *ns, uint64_t pos, const struct mmfi_key *k, const struct write_op *op) {
     struct mmf_header *hd = ns->hdr;
     uint64_t idx, ko = 0, b[2] = {0, 0};
-    unsigned order = MMF_ORDER_NONE, korder = mmfi_key_order(klen);
+    unsigned order = MMF_ORDER_NONE, korder = mmfi_key_order(k->len);
     int rc = mmf__slot_alloc(ns, &idx);
     if (rc) return rc;
     MMF_CRASH_POINT("insert.slot");
     struct mmf_slot *s = &ns->t.slots[idx];
-    if (klen > MMF_KEY_INLINE) {
+    if (k->len > MMF_KEY_INLINE) {
         rc = mmfa_alloc(ns->base, ns->heap, korder, &ko);
         if (rc) rc = rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
-        else words_store((mmf_a64 *)(ns->base + ko), key, klen);
+        else words_store((mmf_a64 *)(ns->base + ko), k->bytes, k->len);
     }
     if (!rc) rc = alloc_value(ns, op->val, op->len, b, &order);
     if (!rc) {
@@ -214,8 +214,8 @@ static int insert(mmf *ns, uint64_t pos, uint64_t h, const char *key, size_t kle
     MMF_CRASH_POINT("insert.claimed");
     int was_tomb = load_relaxed(&ns->t.entries[pos]) == MMF_ENTRY_TOMB; /* mutex held */
     struct mmf_slot_image img;
-    mmfi_make_image(&img, h, key, klen, ko, b[0], b[1], order, op->val, op->len);
-    publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1, pos, ENTRY_MAKE(h, idx));
+    mmfi_make_image(&img, k, ko, b[0], b[1], order, op->val, op->len);
+    publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1, pos, ENTRY_MAKE(k->hash, idx));
     MMF_CRASH_POINT("insert.before_release");
     mmf__release(s);
     mmf__wake_slot(s);
@@ -225,14 +225,14 @@ static int insert(mmf *ns, uint64_t pos, uint64_t h, const char *key, size_t kle
     return MMF_OK;
 }
 
-static int write_locked(mmf *ns, uint64_t h, const char *key, size_t klen, struct write_op *op) {
+static int write_locked(mmf *ns, const struct mmfi_key *k, struct write_op *op) {
     mmf_deadline d;
     mmf__deadline_in(&d, ns->timeout);
     int rc = mmf__mutex_lock(ns, &d);
     if (rc) return rc;
     uint64_t pos, idx = 0;
     int present = 0;
-    rc = mmfi_find_for_write(&ns->t, h, key, klen, &pos, &idx, &present);
+    rc = mmfi_find_for_write(&ns->t, k, &pos, &idx, &present);
     if (rc == MMFI_ECORRUPT) {
         rc = MMF_ECORRUPT;
     } else if (present) {
@@ -243,7 +243,7 @@ static int write_locked(mmf *ns, uint64_t h, const char *key, size_t klen, struc
             if (!rc && mmfi_fits(&ns->t, s, op->len))
                 mmfi_write_inplace(&ns->t, s, op->val, op->len);
             else if (!rc)
-                rc = replace_value(ns, idx, h, key, klen, op);
+                rc = replace_value(ns, idx, k, op);
             mmf__release(s);
             if (!rc) mmf__wake_slot(s);
         }
@@ -257,7 +257,7 @@ static int write_locked(mmf *ns, uint64_t h, const char *key, size_t klen, struc
             op->val = &op->sum;
             op->len = sizeof op->sum;
         }
-        rc = insert(ns, pos, h, key, klen, op);
+        rc = insert(ns, pos, k, op);
     }
     mmf__mutex_unlock(ns);
     return rc;
@@ -268,9 +268,10 @@ static int write_op(mmf *ns, const char *key, struct write_op *op) {
     if (!ns || mmf__check_key(key, &klen)) return MMF_EINVAL;
     if ((!op->val && op->len) || op->len > MMF_VALUE_MAX) return MMF_EINVAL;
     if (!ns->autolock && !mmf__holds_lock(ns)) return MMF_ENOLOCK;
-    uint64_t h = mmfi_hash(key, klen);
-    int rc = write_inplace(ns, h, key, klen, op);
-    if (rc == FALLBACK) rc = write_locked(ns, h, key, klen, op);
+    struct mmfi_key k;
+    mmfi_key_init(&k, key, klen);
+    int rc = write_inplace(ns, &k, op);
+    if (rc == FALLBACK) rc = write_locked(ns, &k, op);
     return rc;
 }
 
@@ -295,7 +296,8 @@ int mmf_delete(mmf *ns, const char *key) {
     size_t klen;
     if (!ns || mmf__check_key(key, &klen)) return MMF_EINVAL;
     if (!ns->autolock && !mmf__holds_lock(ns)) return MMF_ENOLOCK;
-    uint64_t h = mmfi_hash(key, klen);
+    struct mmfi_key k;
+    mmfi_key_init(&k, key, klen);
     mmf_deadline d;
     mmf__deadline_in(&d, ns->timeout);
     int rc = mmf__mutex_lock(ns, &d);
@@ -303,7 +305,7 @@ int mmf_delete(mmf *ns, const char *key) {
     uint64_t pos, idx = 0, blocks[3];
     unsigned orders[3];
     int present = 0, n = 0;
-    rc = mmfi_find_for_write(&ns->t, h, key, klen, &pos, &idx, &present);
+    rc = mmfi_find_for_write(&ns->t, &k, &pos, &idx, &present);
     struct mmf_slot *s = &ns->t.slots[idx];
     if (rc == MMFI_ECORRUPT) rc = MMF_ECORRUPT;
     else if (!present) rc = MMF_ENOTFOUND;

@@ -3,6 +3,8 @@
 
 #include "internal.h"
 
+_Static_assert(MMF_KEY_MAX == MMF_KEY_LIMIT, "the public key limit is the layout's");
+
 int mmf__check_key(const char *key, size_t *klen) {
     if (!key) return MMF_EINVAL;
     size_t n = strnlen(key, MMF_KEY_MAX + 1);

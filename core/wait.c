@@ -16,7 +16,8 @@
 int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
     size_t klen;
     if (!ns || mmf__check_key(key, &klen) || !(timeout >= 0)) return MMF_EINVAL;
-    uint64_t h = mmfi_hash(key, klen);
+    struct mmfi_key k;
+    mmfi_key_init(&k, key, klen);
     mmf_deadline d;
     mmf__deadline_in(&d, timeout);
     struct mmf_header *hd = ns->hdr;
@@ -25,7 +26,7 @@ int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
         mmfi_hit hit;
         /* seen before the lookup: an insert after it changes it */
         uint32_t seq = load32_seq_cst(&hd->struct_seq);
-        int rc = mmfi_get(&ns->t, h, key, klen, NULL, 0, &hit, &st);
+        int rc = mmfi_get(&ns->t, &k, NULL, 0, &hit, &st);
         if (rc == MMFI_ESTALL) return st_ctx.err;
         if (rc < 0) return MMF_ECORRUPT;
         uint64_t now = rc == MMFI_MISSING ? 0 : hit.version;
@@ -46,7 +47,7 @@ int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
         if (rc == MMF_ETIMEDOUT) return MMF_ETIMEDOUT;
         if (mmf__deadline_passed(&d)) {
             /* one last look: a change that raced the timeout counts */
-            rc = mmfi_get(&ns->t, h, key, klen, NULL, 0, &hit, &st);
+            rc = mmfi_get(&ns->t, &k, NULL, 0, &hit, &st);
             uint64_t last = rc == MMFI_FOUND || rc == MMFI_SMALL ? hit.version : 0;
             return last != version ? MMF_OK : MMF_ETIMEDOUT;
         }

@@ -67,6 +67,16 @@ MMF_INLINE const mmf_a64 *mmfi_value_words(const struct mmfi_table *t, const str
 /* XXH3 of the key, moved off the two reserved values. */
 uint64_t mmfi_hash(const char *key, size_t klen);
 
+/* A key as every lookup wants it: hashed once, and as zero-padded words, the
+   way slots and key blocks store it, so comparing is word against word. */
+struct mmfi_key {
+    uint64_t hash;
+    size_t len; /* 1..MMF_KEY_LIMIT */
+    const char *bytes;
+    uint64_t words[(MMF_KEY_LIMIT + 7) / 8];
+};
+void mmfi_key_init(struct mmfi_key *k, const char *key, size_t klen);
+
 /* What a reader does about a slot whose gen stays odd (a write in progress,
    or a writer that died): fn is called after a bounded spin and returns
    MMFI_STALL_WAIT to look again (spins counts its calls from 0),
@@ -89,11 +99,11 @@ typedef struct mmfi_hit {
 /* Lock-free lookup: copies the value into buf if it fits in cap.
    MMFI_FOUND, MMFI_MISSING, MMFI_SMALL (hit->len says how much), MMFI_ECORRUPT
    or MMFI_ESTALL. */
-int mmfi_get(const struct mmfi_table *t, uint64_t h, const char *key, size_t klen, void *buf,
-             size_t cap, mmfi_hit *hit, const mmfi_stall *st);
+int mmfi_get(const struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap,
+             mmfi_hit *hit, const mmfi_stall *st);
 
 /* Lock-free read of the variable at index entry pos, for iteration: its key
-   (NUL-terminated, keybuf holds MMF_KEY_MAX + 1) and value. MMFI_MISSING if
+   (NUL-terminated, keybuf holds MMF_KEY_LIMIT + 1) and value. MMFI_MISSING if
    the entry is not live (or changed under the read). */
 int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *buf, size_t cap,
                  mmfi_hit *hit, const mmfi_stall *st);
@@ -104,13 +114,13 @@ int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *b
    (*present = 1), or the entry position an insert should use (*present = 0:
    the first tombstone or empty entry on its path). MMFI_ENOSPC if the path
    has no free entry, MMFI_ECORRUPT. */
-int mmfi_find_for_write(const struct mmfi_table *t, uint64_t h, const char *key, size_t klen,
-                        uint64_t *pos, uint64_t *slot, int *present);
+int mmfi_find_for_write(const struct mmfi_table *t, const struct mmfi_key *k, uint64_t *pos,
+                        uint64_t *slot, int *present);
 
 /* Whether slot s holds key (caller holds the claim or the mutex); <0 if its
    key block is out of bounds. */
-int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t h,
-                   const char *key, size_t klen);
+int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s,
+                   const struct mmfi_key *k);
 
 /* Stores an index entry (release: a reader that loads it sees the slot it
    names written whole). Mutex held. */
@@ -150,9 +160,8 @@ uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, 
 
 /* A slot image for key with the given value blocks, or with order
    MMF_ORDER_INLINE the value itself (val, len <= MMF_VALUE_INLINE). */
-void mmfi_make_image(struct mmf_slot_image *img, uint64_t h, const char *key, size_t klen,
-                     uint64_t key_off, uint64_t blk0, uint64_t blk1, unsigned order,
-                     const void *val, size_t len);
+void mmfi_make_image(struct mmf_slot_image *img, const struct mmfi_key *k, uint64_t key_off,
+                     uint64_t blk0, uint64_t blk1, unsigned order, const void *val, size_t len);
 
 /* Under the mutex, after entry pos became a tombstone: turns it and the
    tombstones before it back into EMPTY while the entry after is EMPTY.

@@ -23,6 +23,14 @@ uint64_t mmfi_hash(const char *key, size_t klen) {
     return h <= MMF_HASH_TOMB ? h + 2 : h;
 }
 
+void mmfi_key_init(struct mmfi_key *k, const char *key, size_t klen) {
+    k->hash = mmfi_hash(key, klen);
+    k->len = klen;
+    k->bytes = key;
+    k->words[(klen - 1) / 8] = 0; /* the padding of the last word */
+    memcpy(k->words, key, klen);
+}
+
 /* Where the key of a slot with vstate vs lies, or NULL if out of bounds. */
 static inline const mmf_a64 *key_words(const struct mmfi_table *t, const struct mmf_slot *s,
                                        unsigned klen) {
@@ -34,12 +42,12 @@ static inline const mmf_a64 *key_words(const struct mmfi_table *t, const struct 
 
 /* 1 equal, 0 different, -1 key out of bounds */
 static inline int key_equal(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t vs,
-                            const char *key, size_t klen) {
-    if (VS_KLEN(vs) != klen) return 0;
-    const mmf_a64 *w = key_words(t, s, (unsigned)klen);
+                            const struct mmfi_key *k) {
+    if (VS_KLEN(vs) != k->len) return 0;
+    const mmf_a64 *w = key_words(t, s, (unsigned)k->len);
     if (!w) return -1;
-    for (size_t i = 0; i < words_for(klen); i++)
-        if (load_relaxed(&w[i]) != key_word(key, klen, i)) return 0;
+    for (size_t i = 0; i < words_for(k->len); i++)
+        if (load_relaxed(&w[i]) != k->words[i]) return 0; /* seqlock-validated by the caller */
     return 1;
 }
 
@@ -58,13 +66,13 @@ static int stalled(const mmfi_stall *st, struct mmf_slot *s, uint64_t *spins) {
 
 /* The variable in slot s, if it is key: MMFI_FOUND / MMFI_SMALL with the
    copy, SLOT_OTHER if the slot holds something else by now. */
-static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, uint64_t h, const char *key,
-                     size_t klen, void *buf, size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
+static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, const struct mmfi_key *k,
+                     void *buf, size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
     uint64_t spins = 0;
     for (;;) {
         uint64_t g = seq_read_begin(&s->gen);
         /* relaxed: any hash we act on is re-validated by the gen re-check */
-        if (load_relaxed(&s->hash) != h) return SLOT_OTHER; /* reused since the entry was read */
+        if (load_relaxed(&s->hash) != k->hash) return SLOT_OTHER; /* reused since the entry was read */
         int through = 0;
         if (g & 1) {
             int rc = stalled(st, s, &spins);
@@ -73,7 +81,7 @@ static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, uint64_t h,
             through = 1;
         }
         uint64_t vs = load_relaxed(&s->vstate);
-        int eq = key_equal(t, s, vs, key, klen);
+        int eq = key_equal(t, s, vs, k);
         if (eq <= 0) {
             if (seq_read_retry(&s->gen, g)) continue;
             if (eq < 0) return MMFI_ECORRUPT;
@@ -102,9 +110,9 @@ static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, uint64_t h,
     }
 }
 
-int mmfi_get(const struct mmfi_table *t, uint64_t h, const char *key, size_t klen, void *buf,
-             size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
-    uint64_t tag = ENTRY_TAG(h);
+int mmfi_get(const struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap,
+             mmfi_hit *hit, const mmfi_stall *st) {
+    uint64_t h = k->hash, tag = ENTRY_TAG(h);
     for (uint64_t i = 0; i <= t->mask; i++) {
         /* acquire: pairs with mmfi_set_entry, so the slot is seen whole */
         uint64_t e = load_acquire(&t->entries[(h + i) & t->mask]);
@@ -116,7 +124,7 @@ int mmfi_get(const struct mmfi_table *t, uint64_t h, const char *key, size_t kle
            line then arrives with it instead of after it */
         __builtin_prefetch(&s->ival[0]);
         __builtin_prefetch(&s->ival[1]);
-        int rc = read_slot(t, s, h, key, klen, buf, cap, hit, st);
+        int rc = read_slot(t, s, k, buf, cap, hit, st);
         if (rc != SLOT_OTHER) return rc;
     }
     return MMFI_MISSING;

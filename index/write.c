@@ -25,26 +25,26 @@ unsigned mmfi_key_order(size_t klen) {
     return k;
 }
 
-int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t h,
-                   const char *key, size_t klen) {
+int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s,
+                   const struct mmfi_key *k) {
     /* relaxed: hash and key change only under the mutex / claim we hold */
-    if (load_relaxed(&s->hash) != h) return 0;
+    if (load_relaxed(&s->hash) != k->hash) return 0;
     uint64_t vs = load_relaxed(&s->vstate);
-    if (VS_KLEN(vs) != klen) return 0;
+    if (VS_KLEN(vs) != k->len) return 0;
     const mmf_a64 *w = s->key;
-    if (klen > MMF_KEY_INLINE) {
+    if (k->len > MMF_KEY_INLINE) {
         uint64_t ko = load_relaxed(&s->key_off);
-        if (!mmfi_block_ok(t, ko, klen)) return MMFI_ECORRUPT;
+        if (!mmfi_block_ok(t, ko, k->len)) return MMFI_ECORRUPT;
         w = (const mmf_a64 *)(t->base + ko);
     }
-    for (size_t i = 0; i < words_for(klen); i++)
-        if (load_relaxed(&w[i]) != key_word(key, klen, i)) return 0;
+    for (size_t i = 0; i < words_for(k->len); i++)
+        if (load_relaxed(&w[i]) != k->words[i]) return 0;
     return 1;
 }
 
-int mmfi_find_for_write(const struct mmfi_table *t, uint64_t h, const char *key, size_t klen,
-                        uint64_t *pos, uint64_t *slot, int *present) {
-    uint64_t free_at = UINT64_MAX, tag = ENTRY_TAG(h);
+int mmfi_find_for_write(const struct mmfi_table *t, const struct mmfi_key *k, uint64_t *pos,
+                        uint64_t *slot, int *present) {
+    uint64_t h = k->hash, free_at = UINT64_MAX, tag = ENTRY_TAG(h);
     for (uint64_t i = 0; i <= t->mask; i++) {
         uint64_t p = (h + i) & t->mask;
         uint64_t e = load_relaxed(&t->entries[p]); /* stable under the mutex */
@@ -59,7 +59,7 @@ int mmfi_find_for_write(const struct mmfi_table *t, uint64_t h, const char *key,
         if (ENTRY_TAG(e) != tag) continue;
         const struct mmf_slot *s = mmfi_entry_slot(t, e);
         if (!s) return MMFI_ECORRUPT;
-        int eq = mmfi_holds_key(t, s, h, key, klen);
+        int eq = mmfi_holds_key(t, s, k);
         if (eq < 0) return eq;
         if (eq) {
             *pos = p;
@@ -122,18 +122,17 @@ uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, 
     return odd + 1;
 }
 
-void mmfi_make_image(struct mmf_slot_image *img, uint64_t h, const char *key, size_t klen,
-                     uint64_t key_off, uint64_t blk0, uint64_t blk1, unsigned order,
-                     const void *val, size_t len) {
+void mmfi_make_image(struct mmf_slot_image *img, const struct mmfi_key *k, uint64_t key_off,
+                     uint64_t blk0, uint64_t blk1, unsigned order, const void *val, size_t len) {
     memset(img, 0, sizeof *img);
     if (order == MMF_ORDER_INLINE) memcpy(img->ival, val, len);
-    img->hash = h;
-    img->vstate = VS_MAKE(len, 0, klen, order);
+    img->hash = k->hash;
+    img->vstate = VS_MAKE(len, 0, k->len, order);
     img->blk[0] = blk0;
     img->blk[1] = blk1;
     img->key_off = key_off;
-    if (klen <= MMF_KEY_INLINE)
-        for (size_t i = 0; i < words_for(klen); i++) img->key[i] = key_word(key, klen, i);
+    if (k->len <= MMF_KEY_INLINE)
+        for (size_t i = 0; i < words_for(k->len); i++) img->key[i] = k->words[i];
 }
 
 uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t pos) {

@@ -41,24 +41,25 @@ static uint64_t block(unsigned order) {
    value in blocks (inline = 0) or in the slot. */
 static uint64_t put_as(const char *key, const char *val, int inline_value) {
     size_t klen = strlen(key), len = strlen(val);
-    uint64_t h = mmfi_hash(key, klen), pos, slot = 99;
+    struct mmfi_key k;
+    mmfi_key_init(&k, key, klen);
+    uint64_t pos, slot = 99;
     int present = -1;
-    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, h, key, klen, &pos, &slot, &present),
-                          MMFI_MISSING);
+    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, &k, &pos, &slot, &present), MMFI_MISSING);
     CU_ASSERT_EQUAL(present, 0);
     uint64_t ko = klen > MMF_KEY_INLINE ? block(mmfi_key_order(klen)) : 0;
     if (ko) memcpy(region + ko, key, klen);
     struct mmf_slot_image img;
     if (inline_value) {
-        mmfi_make_image(&img, h, key, klen, ko, 0, 0, MMF_ORDER_INLINE, val, len);
+        mmfi_make_image(&img, &k, ko, 0, 0, MMF_ORDER_INLINE, val, len);
     } else {
         uint64_t b0 = block(2), b1 = block(2);
         memcpy(region + b0, val, len);
-        mmfi_make_image(&img, h, key, klen, ko, b0, b1, 2, val, len);
+        mmfi_make_image(&img, &k, ko, b0, b1, 2, val, len);
     }
     CU_ASSERT_FATAL(next_slot < CAP);
     uint64_t v = mmfi_apply_image(&t.slots[next_slot], &img, 0);
-    mmfi_set_entry(&t, pos, ENTRY_MAKE(h, next_slot));
+    mmfi_set_entry(&t, pos, ENTRY_MAKE(k.hash, next_slot));
     next_slot++;
     return v;
 }
@@ -67,17 +68,25 @@ static uint64_t put(const char *key, const char *val) {
     return put_as(key, val, 0);
 }
 
+/* mmfi_get with a key made from a string */
+static int lookup(const char *key, char *buf, size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
+    struct mmfi_key k;
+    mmfi_key_init(&k, key, strlen(key));
+    return mmfi_get(&t, &k, buf, cap, hit, st);
+}
+
 static int get(const char *key, char *buf, size_t cap, mmfi_hit *hit) {
-    int rc = mmfi_get(&t, mmfi_hash(key, strlen(key)), key, strlen(key), buf, cap, hit, NULL);
+    int rc = lookup(key, buf, cap, hit, NULL);
     if (rc == MMFI_FOUND) buf[hit->len] = '\0';
     return rc;
 }
 
 static void del(const char *key) {
-    size_t klen = strlen(key);
-    uint64_t h = mmfi_hash(key, klen), pos, slot;
+    struct mmfi_key k;
+    mmfi_key_init(&k, key, strlen(key));
+    uint64_t pos, slot;
     int present = 0;
-    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, h, key, klen, &pos, &slot, &present), MMFI_FOUND);
+    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, &k, &pos, &slot, &present), MMFI_FOUND);
     struct mmf_slot_image img;
     memset(&img, 0, sizeof img);
     mmfi_apply_image(&t.slots[slot], &img, 0);
@@ -104,7 +113,7 @@ static void test_put_get(void) {
     CU_ASSERT_EQUAL(hit.version, v);
     CU_ASSERT_EQUAL(get("beta", buf, sizeof buf, &hit), MMFI_MISSING);
     CU_ASSERT_EQUAL(get("alph", buf, sizeof buf, &hit), MMFI_MISSING);
-    CU_ASSERT_EQUAL(mmfi_get(&t, mmfi_hash("alpha", 5), "alpha", 5, buf, 2, &hit, NULL), MMFI_SMALL);
+    CU_ASSERT_EQUAL(lookup("alpha", buf, 2, &hit, NULL), MMFI_SMALL);
     CU_ASSERT_EQUAL(hit.len, 3);
 }
 
@@ -169,8 +178,9 @@ static void test_full_table(void) {
     }
     uint64_t pos, slot;
     int present;
-    CU_ASSERT_EQUAL(mmfi_find_for_write(&t, mmfi_hash("more", 4), "more", 4, &pos, &slot, &present),
-                    MMFI_ENOSPC);
+    struct mmfi_key more;
+    mmfi_key_init(&more, "more", 4);
+    CU_ASSERT_EQUAL(mmfi_find_for_write(&t, &more, &pos, &slot, &present), MMFI_ENOSPC);
     char buf[8];
     mmfi_hit hit;
     CU_ASSERT_EQUAL(get("more", buf, sizeof buf, &hit), MMFI_MISSING); /* bounded probe */
@@ -268,11 +278,11 @@ static void test_stalled_slot(void) {
     mmfi_stall st = {stall_fn, NULL};
     stall_answer = MMFI_STALL_READ_THROUGH;
     stall_calls = 0;
-    CU_ASSERT_EQUAL(mmfi_get(&t, mmfi_hash("k", 1), "k", 1, buf, sizeof buf, &hit, &st), MMFI_FOUND);
+    CU_ASSERT_EQUAL(lookup("k", buf, sizeof buf, &hit, &st), MMFI_FOUND);
     CU_ASSERT_EQUAL(stall_calls, 1);
     CU_ASSERT_EQUAL(hit.version, v + 2);
     stall_answer = MMFI_ESTALL;
-    CU_ASSERT_EQUAL(mmfi_get(&t, mmfi_hash("k", 1), "k", 1, buf, sizeof buf, &hit, &st), MMFI_ESTALL);
+    CU_ASSERT_EQUAL(lookup("k", buf, sizeof buf, &hit, &st), MMFI_ESTALL);
     /* another key's odd slot does not stall a lookup that passes it */
     CU_ASSERT_EQUAL(get("other", buf, sizeof buf, &hit), MMFI_MISSING);
 }
@@ -299,7 +309,7 @@ static void *reader(void *arg) {
     unsigned char buf[VLEN];
     mmfi_hit hit;
     while (!atomic_load(&stop)) {
-        if (mmfi_get(&t, mmfi_hash("hot", 3), "hot", 3, buf, sizeof buf, &hit, NULL) != MMFI_FOUND) {
+        if (lookup("hot", (char *)buf, sizeof buf, &hit, NULL) != MMFI_FOUND) {
             (*torn)++;
             continue;
         }
