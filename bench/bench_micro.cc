@@ -4,8 +4,9 @@
 //
 //   op/system/keys/value_bytes     e.g. get_hit/mmf/100000/64
 //
-// ops: get_hit, get_miss, set_in_place, set_new_block (a value that changes
-// size class every time, on 1024 keys), insert_delete, add_i64, cas;
+// ops: get_hit, get_miss, set_in_place, set_new_block (each write 16x larger
+// or smaller than the key's last, on up to 1024 keys), insert_delete,
+// add_i64, cas;
 // keys 1,000 / 100,000 / 1,000,000; values 8 / 64 / 512 / 4,096 bytes
 // (1,000,000 x 4,096 is left out: it needs more memory than the machine's
 // quarter per system). Then get_chase/...: each get waits for the last one
@@ -96,7 +97,7 @@ void run(benchmark::State &state, Op op, const std::string &system, size_t keys,
         return;
     }
     Store &s = *f.store;
-    std::vector<unsigned char> buf(4 * value + 256), val(4 * value + 256, 0x5a);
+    std::vector<unsigned char> buf(16 * value + 1024), val(16 * value + 1024, 0x5a);
     size_t len, i = 0, errors = 0;
     uint32_t at = 0;
     for (auto _ : state) {
@@ -108,9 +109,11 @@ void run(benchmark::State &state, Op op, const std::string &system, size_t keys,
             val[0] = (unsigned char)i;
             errors += !s.set(k, val.data(), value);
             break;
-        case SET_NEW_BLOCK: // another size class on every write
-            errors += !s.set(f.names[i & 1023], val.data(), (i / 1024) & 1 ? 4 * value + 72 : value);
+        case SET_NEW_BLOCK: { // another size class on every write, on up to 1024 keys
+            size_t n = keys < 1024 ? keys : 1024;
+            errors += !s.set(f.names[i % n], val.data(), (i / n) & 1 ? 16 * value + 1024 : value);
             break;
+        }
         case INSERT_DELETE: {
             const std::string &fresh = f.misses[i & 4095];
             errors += !s.set(fresh, val.data(), value);

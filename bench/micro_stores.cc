@@ -58,10 +58,11 @@ class MmfStore : public Store {
         o.max_vars = (uint32_t)(keys + 1024);
         // a slot and entries per key, two blocks per value too long for the
         // slot, and room for the keys the benchmarks grow
-        uint64_t block = 64;
+        uint64_t block = 64, grown = 64;
         while (block < value) block *= 2;
+        while (grown < 16 * value + 1024) grown *= 2;
         o.size = (uint64_t)(keys + 1024) * (272 + (value > 64 ? 2 * block : 0)) * 5 / 4 +
-                 1024 * 8 * block + (64u << 20);
+                 1024 * 4 * grown + (64u << 20);
         if (mmf_open(&o, &ns_)) ns_ = nullptr;
     }
     ~MmfStore() override {
@@ -101,7 +102,8 @@ class LmdbStore : public Store {
         path_ = "/dev/shm/mmf-micro-lmdb." + std::to_string(getpid());
         unlink(path_.c_str());
         unlink((path_ + "-lock").c_str());
-        size_t map = (keys + 1024) * (value + 256) * 3 + 1024 * 8 * value + (256u << 20);
+        size_t map = (keys + 1024) * (value + 256) * 3 + 1024 * 3 * (16 * value + 1024) +
+                     (256u << 20);
         MDB_txn *t;
         ok_ = !mdb_env_create(&env_) && !mdb_env_set_mapsize(env_, map) &&
               !mdb_env_open(env_, path_.c_str(), MDB_NOSUBDIR | MDB_NOSYNC | MDB_WRITEMAP, 0600) &&
@@ -191,7 +193,8 @@ class BoostStore : public Store {
     BoostStore(size_t keys, size_t value) {
         name_ = "mmf-micro-boost." + std::to_string(getpid());
         bip::shared_memory_object::remove(name_.c_str());
-        size_t size = (keys + 1024) * (value + 200) * 2 + 1024 * 8 * value + (128u << 20);
+        size_t size = (keys + 1024) * (value + 200) * 2 + 1024 * 3 * (16 * value + 1024) +
+                      (128u << 20);
         seg_ = std::make_unique<bip::managed_shared_memory>(bip::create_only, name_.c_str(), size);
         map_ = seg_->construct<Map>("map")(seg_->get_segment_manager());
         mutex_ = seg_->construct<bip::interprocess_mutex>("mutex")();
