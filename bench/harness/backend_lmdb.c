@@ -40,12 +40,10 @@ static int put(MDB_env *env, MDB_dbi dbi, const char *key, const void *val, size
     return mdb_txn_commit(t);
 }
 
+static void cleanup(const bench_cfg *cfg);
+
 static int prepare(const bench_cfg *cfg) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/lmdb", cfg->dir);
-    remove(path);
-    snprintf(path, sizeof path, "%s/lmdb-lock", cfg->dir);
-    remove(path);
+    cleanup(cfg); /* a fresh environment */
     MDB_env *env;
     if (open_env(cfg, &env)) return -1;
     MDB_txn *t;
