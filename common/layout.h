@@ -62,6 +62,7 @@
  *   bits 40..47  key length (1..255)
  *   bits 48..55  buddy order of both value blocks; MMF_ORDER_INLINE for a
  *                value in the slot's ival buffers; MMF_ORDER_NONE for none
+ *   bits 56..63  the value's tag (mmf_set_tagged), 0 for plain bytes
  */
 #define MMF_ORDER_NONE 0xffu
 #define MMF_ORDER_INLINE 0xfeu
@@ -69,6 +70,8 @@
 #define VS_CUR(v) ((unsigned)(((v) >> 32) & 1u))
 #define VS_KLEN(v) ((unsigned)(((v) >> 40) & 0xffu))
 #define VS_ORDER(v) ((unsigned)(((v) >> 48) & 0xffu))
+#define VS_TAG(v) ((unsigned)(((v) >> 56) & 0xffu))
+#define VS_WITH_TAG(v, tag) (((v) & 0x00ffffffffffffffull) | ((uint64_t)((tag) & 0xffu) << 56))
 #define VS_MAKE(len, cur, klen, order)                                                             \
     ((uint64_t)(uint32_t)(len) | ((uint64_t)((cur) & 1u) << 32) |                                  \
      ((uint64_t)((klen) & 0xffu) << 40) | ((uint64_t)((order) & 0xffu) << 48))

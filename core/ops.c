@@ -26,10 +26,11 @@ struct write_op {
     uint64_t expected; /* OP_CAS */
     int64_t delta;     /* OP_ADD */
     int64_t sum;
+    uint8_t tag;
 };
 
 static int get_common(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
-                      uint64_t *version) {
+                      uint64_t *version, uint8_t *tag) {
     size_t klen;
     if (!ns || !len || (!buf && cap) || mmf__check_key(key, &klen)) return MMF_EINVAL;
     struct mmfi_key k;
@@ -41,6 +42,7 @@ static int get_common(mmf *ns, const char *key, void *buf, size_t cap, size_t *l
     if (rc == MMFI_FOUND || rc == MMFI_SMALL) {
         *len = hit.len;
         if (version) *version = hit.version;
+        if (tag) *tag = (uint8_t)VS_TAG(hit.vstate);
     } else if (rc == MMFI_MISSING && version) {
         *version = 0;
     }
@@ -48,17 +50,23 @@ static int get_common(mmf *ns, const char *key, void *buf, size_t cap, size_t *l
 }
 
 int mmf_get(mmf *ns, const char *key, void *buf, size_t cap, size_t *len) {
-    return get_common(ns, key, buf, cap, len, NULL);
+    return get_common(ns, key, buf, cap, len, NULL, NULL);
 }
 
 int mmf_get_v(mmf *ns, const char *key, void *buf, size_t cap, size_t *len, uint64_t *version) {
     if (!version) return MMF_EINVAL;
-    return get_common(ns, key, buf, cap, len, version);
+    return get_common(ns, key, buf, cap, len, version, NULL);
+}
+
+int mmf_get_tagged(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
+                   uint64_t *version, uint8_t *tag) {
+    if (!version || !tag) return MMF_EINVAL;
+    return get_common(ns, key, buf, cap, len, version, tag);
 }
 
 int mmf_exists(mmf *ns, const char *key) {
     size_t len;
-    int rc = get_common(ns, key, NULL, 0, &len, NULL);
+    int rc = get_common(ns, key, NULL, 0, &len, NULL, NULL);
     if (rc == MMF_OK || rc == MMF_ERANGE) return 1;
     return rc == MMF_ENOTFOUND ? 0 : rc;
 }
@@ -105,7 +113,7 @@ static int write_inplace(mmf *ns, const struct mmfi_key *k, struct write_op *op)
         else if (!(rc = prepare(ns, s, op)) && !mmfi_fits(&ns->t, s, op->len))
             rc = FALLBACK;
     }
-    if (rc == MMF_OK) mmfi_write_inplace(&ns->t, s, op->val, op->len);
+    if (rc == MMF_OK) mmfi_write_inplace(&ns->t, s, op->val, op->len, op->tag);
     MMF_CRASH_POINT("inplace.before_release");
     mmf__release(s);
     if (rc == MMF_OK) mmf__wake_slot(s);
@@ -180,6 +188,7 @@ static int replace_value(mmf *ns, uint64_t idx, const struct mmfi_key *k,
     MMF_CRASH_POINT("replace.blocks");
     struct mmf_slot_image img;
     mmfi_make_image(&img, k, load_relaxed(&s->key_off), b[0], b[1], order, op->val, op->len);
+    img.vstate = VS_WITH_TAG(img.vstate, op->tag);
     publish(ns, idx, &img, 0, UINT64_MAX, 0);
     MMF_CRASH_POINT("replace.before_free");
     free_blocks(ns, old, old_order, nold);
@@ -215,6 +224,7 @@ static int insert(mmf *ns, uint64_t pos, const struct mmfi_key *k, const struct 
     int was_tomb = load_relaxed(&ns->t.entries[pos]) == MMF_ENTRY_TOMB; /* mutex held */
     struct mmf_slot_image img;
     mmfi_make_image(&img, k, ko, b[0], b[1], order, op->val, op->len);
+    img.vstate = VS_WITH_TAG(img.vstate, op->tag);
     publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1, pos, ENTRY_MAKE(k->hash, idx));
     MMF_CRASH_POINT("insert.before_release");
     mmf__release(s);
@@ -241,7 +251,7 @@ static int write_locked(mmf *ns, const struct mmfi_key *k, struct write_op *op) 
         if (!rc) {
             rc = prepare(ns, s, op);
             if (!rc && mmfi_fits(&ns->t, s, op->len))
-                mmfi_write_inplace(&ns->t, s, op->val, op->len);
+                mmfi_write_inplace(&ns->t, s, op->val, op->len, op->tag);
             else if (!rc)
                 rc = replace_value(ns, idx, k, op);
             mmf__release(s);
@@ -281,7 +291,18 @@ int mmf_set(mmf *ns, const char *key, const void *val, size_t len) {
 }
 
 int mmf_cas(mmf *ns, const char *key, uint64_t expected_version, const void *val, size_t len) {
-    struct write_op op = {.kind = OP_CAS, .val = val, .len = len, .expected = expected_version};
+    return mmf_cas_tagged(ns, key, expected_version, val, len, 0);
+}
+
+int mmf_set_tagged(mmf *ns, const char *key, const void *val, size_t len, uint8_t tag) {
+    struct write_op op = {.kind = OP_SET, .val = val, .len = len, .tag = tag};
+    return write_op(ns, key, &op);
+}
+
+int mmf_cas_tagged(mmf *ns, const char *key, uint64_t expected_version, const void *val,
+                   size_t len, uint8_t tag) {
+    struct write_op op = {
+        .kind = OP_CAS, .val = val, .len = len, .expected = expected_version, .tag = tag};
     return write_op(ns, key, &op);
 }
 

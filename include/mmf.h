@@ -176,6 +176,19 @@ int mmf_get_v(mmf *ns, const char *key, void *buf, size_t cap, size_t *len, uint
    MMF_ECONFLICT otherwise, changing nothing. */
 int mmf_cas(mmf *ns, const char *key, uint64_t expected_version, const void *val, size_t len);
 
+/*
+ * Tags: one byte kept with a variable's value and replaced with it by every
+ * write (mmf_set, mmf_cas and mmf_add_i64 write tag 0). A binding marks the
+ * values it serialised with a tag of its own, so that plain bytes are never
+ * taken for serialised ones; programs that ignore tags see the bytes.
+ */
+int mmf_set_tagged(mmf *ns, const char *key, const void *val, size_t len, uint8_t tag);
+int mmf_cas_tagged(mmf *ns, const char *key, uint64_t expected_version, const void *val,
+                   size_t len, uint8_t tag);
+/* mmf_get_v that also returns the tag of the value it copied. */
+int mmf_get_tagged(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
+                   uint64_t *version, uint8_t *tag);
+
 /* Atomically adds delta to the native-endian int64_t in key (a missing
    variable counts as 0 and is created) and stores the sum in *result (may be
    NULL). MMF_EINVAL if the variable's length is not 8. */

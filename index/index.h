@@ -152,7 +152,7 @@ int mmfi_fits(const struct mmfi_table *t, const struct mmf_slot *s, size_t len);
    then one store of vstate flips spare and current. Returns the new version.
    The caller checked mmfi_fits. */
 uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, const void *val,
-                            size_t len);
+                            size_t len, unsigned tag);
 
 /* Structural publication by the claim holder under the mutex: the whole slot
    becomes img, at a generation above min_gen. Returns the new version. */

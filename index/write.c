@@ -88,7 +88,7 @@ int mmfi_fits(const struct mmfi_table *t, const struct mmf_slot *s, size_t len) 
 }
 
 uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, const void *val,
-                            size_t len) {
+                            size_t len, unsigned tag) {
     uint64_t vs = load_relaxed(&s->vstate); /* claim held */
     unsigned spare = !VS_CUR(vs);
     uint64_t odd = seq_write_begin(&s->gen, 0);
@@ -100,7 +100,7 @@ uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, cons
     }
     MMF_CRASH_POINT("inplace.written");
     /* release: recovery reading vstate (acquire) sees the value it names */
-    store_release(&s->vstate, VS_MAKE(len, spare, VS_KLEN(vs), VS_ORDER(vs)));
+    store_release(&s->vstate, VS_WITH_TAG(VS_MAKE(len, spare, VS_KLEN(vs), VS_ORDER(vs)), tag));
     MMF_CRASH_POINT("inplace.flipped");
     seq_write_end(&s->gen, odd);
     return odd + 1;

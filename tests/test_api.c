@@ -162,6 +162,33 @@ static void test_cas(void) {
     done(ns);
 }
 
+static void test_tags(void) {
+    mmf *ns = open_new(0, 0);
+    char buf[2000];
+    size_t len;
+    uint64_t v;
+    uint8_t tag = 99;
+    CU_ASSERT_EQUAL(mmf_set_tagged(ns, "t", "frozen", 6, 1), MMF_OK);
+    CU_ASSERT_EQUAL(mmf_get_tagged(ns, "t", buf, sizeof buf, &len, &v, &tag), MMF_OK);
+    CU_ASSERT(tag == 1 && len == 6);
+    expect_value(ns, "t", "frozen", 6); /* a plain get sees the bytes */
+    CU_ASSERT_EQUAL(mmf_set(ns, "t", "plain!", 6), MMF_OK); /* in place: tag 0 */
+    CU_ASSERT_EQUAL(mmf_get_tagged(ns, "t", buf, sizeof buf, &len, &v, &tag), MMF_OK);
+    CU_ASSERT_EQUAL(tag, 0);
+    static char big[1500];
+    CU_ASSERT_EQUAL(mmf_set_tagged(ns, "t", big, sizeof big, 7), MMF_OK); /* structural */
+    CU_ASSERT_EQUAL(mmf_get_tagged(ns, "t", buf, sizeof buf, &len, &v, &tag), MMF_OK);
+    CU_ASSERT(tag == 7 && len == sizeof big);
+    CU_ASSERT_EQUAL(mmf_cas_tagged(ns, "t", v, "x", 1, 3), MMF_OK);
+    CU_ASSERT_EQUAL(mmf_cas_tagged(ns, "t", v, "y", 1, 4), MMF_ECONFLICT);
+    CU_ASSERT_EQUAL(mmf_get_tagged(ns, "t", buf, sizeof buf, &len, &v, &tag), MMF_OK);
+    CU_ASSERT(tag == 3 && len == 1 && buf[0] == 'x');
+    CU_ASSERT_EQUAL(mmf_get_tagged(ns, "t", buf, sizeof buf, &len, &v, NULL), MMF_EINVAL);
+    CU_ASSERT_EQUAL(mmf_get_tagged(ns, "none", buf, sizeof buf, &len, &v, &tag), MMF_ENOTFOUND);
+    CU_ASSERT_EQUAL(v, 0);
+    done(ns);
+}
+
 static void test_add_i64(void) {
     mmf *ns = open_new(0, 0);
     int64_t r = 0;
@@ -630,6 +657,7 @@ int main(void) {
         {"values grow and shrink; keys of every length", test_values_grow_shrink_and_keys_of_every_length},
         {"versions change on every write and never repeat", test_versions},
         {"compare-and-set", test_cas},
+        {"tags travel with values", test_tags},
         {"add_i64", test_add_i64},
         {"an in-place write takes no mutex", test_in_place_write_takes_no_mutex},
         {"a full heap changes nothing", test_full_heap_changes_nothing},

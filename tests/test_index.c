@@ -201,7 +201,7 @@ static void test_inline_values(void) {
     char full[MMF_VALUE_INLINE + 1];
     memset(full, 'z', MMF_VALUE_INLINE);
     full[MMF_VALUE_INLINE] = '\0';
-    CU_ASSERT_EQUAL(mmfi_write_inplace(&t, s, full, MMF_VALUE_INLINE), v + 2);
+    CU_ASSERT_EQUAL(mmfi_write_inplace(&t, s, full, MMF_VALUE_INLINE, 0), v + 2);
     CU_ASSERT_EQUAL(get("small", buf, sizeof buf, &hit), MMFI_FOUND);
     CU_ASSERT_STRING_EQUAL(buf, full);
     uint64_t off[3];
@@ -234,7 +234,7 @@ static void test_in_place_flip(void) {
     CU_ASSERT(!mmfi_fits(&t, s, 257));
     CU_ASSERT(!mmfi_fits(&t, s, 0)); /* an empty value gives its blocks back */
     uint64_t cur = VS_CUR(load_relaxed(&s->vstate));
-    uint64_t v2 = mmfi_write_inplace(&t, s, "second", 6);
+    uint64_t v2 = mmfi_write_inplace(&t, s, "second", 6, 0);
     CU_ASSERT_EQUAL(v2, v1 + 2);
     CU_ASSERT_EQUAL(VS_CUR(load_relaxed(&s->vstate)), !cur);
     CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_FOUND);
@@ -298,7 +298,7 @@ static void *writer(void *arg) {
     unsigned char val[VLEN];
     for (unsigned i = 1; i <= 200000 && !atomic_load(&stop); i++) {
         memset(val, (int)(i & 0xff), VLEN);
-        mmfi_write_inplace(&t, hot, val, (i % 2) ? VLEN : VLEN / 2);
+        mmfi_write_inplace(&t, hot, val, (i % 2) ? VLEN : VLEN / 2, 0);
     }
     atomic_store(&stop, 1);
     return NULL;
