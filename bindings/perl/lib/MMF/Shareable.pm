@@ -1,0 +1,341 @@
+package MMF::Shareable;
+
+use strict;
+use warnings;
+use Carp;
+use MMF;
+
+our $VERSION = '0.01';
+
+# Namespace options given at `use MMF::Shareable { ... }` time, and the
+# namespaces this process has open (one view each, shared by its ties).
+my %defaults;
+my %views;
+my %MMF_OPTIONS = map { $_ => 1 } qw(namespace size swapfile reuse autolock timeout debug);
+
+sub import {
+    my ($class, $opts) = @_;
+    return if !ref $opts;
+    croak "use $class { ... }: the options are a hash" if ref $opts ne 'HASH';
+    for my $k (CORE::keys %$opts) {
+        (my $name = lc $k) =~ s/^-//;
+        $defaults{$name} = $opts->{$k} if $MMF_OPTIONS{$name};
+    }
+}
+
+# (label, namespace view) from tie's arguments: a label and options, or
+# IPC::Shareable style options whose 'key' is the label. IPC::Shareable's
+# other options (create, exclusive, mode, destroy) are accepted and ignored.
+sub _tie_args {
+    my ($class, @args) = @_;
+    my ($label, $opts);
+    if (@args && ref $args[0] eq 'HASH') {
+        $opts = $args[0];
+        $label = $opts->{key};
+    } else {
+        ($label, $opts) = @args;
+        $opts ||= {};
+    }
+    croak "tie $class: a label is needed" if !defined $label || $label eq '';
+    croak "tie $class: the options are a hash" if ref $opts ne 'HASH';
+    my %o = %defaults;
+    for my $k (CORE::keys %$opts) {
+        (my $name = lc $k) =~ s/^-//;
+        $o{$name} = $opts->{$k} if $MMF_OPTIONS{$name};
+    }
+    $o{namespace} = 'shareable' if !defined $o{namespace};
+    my $id = join "\0", $o{namespace}, $o{swapfile} // '';
+    if (!$views{$id} || $views{$id}{pid} != $$) {
+        $views{$id} = MMF->new(\%o) or croak "tie $class: $@";
+    }
+    return ("$label", $views{$id});
+}
+
+# The namespace lock, IPC::Shareable style: (tied $x)->shlock / ->shunlock.
+sub lock     { $_[0]{mmf}->lock($_[1]) }
+sub unlock   { $_[0]{mmf}->unlock }
+sub shlock   { $_[0]{mmf}->lock($_[1]) }
+sub shunlock { $_[0]{mmf}->unlock }
+
+# Runs code under the namespace lock: several variables change as one.
+sub _locked {
+    my ($self, $code) = @_;
+    my $mmf = $self->{mmf};
+    croak "MMF::Shareable: the namespace lock was not had: $@" if !$mmf->lock;
+    my @r = eval { $code->() };
+    my $err = $@;
+    $mmf->unlock;
+    die $err if $err;
+    return wantarray ? @r : $r[0];
+}
+
+# ---- scalars: the variable LABEL itself, what $ns->getvar(LABEL) reads ----
+
+sub TIESCALAR {
+    my $class = shift;
+    my ($label, $mmf) = _tie_args($class, @_);
+    return bless { mmf => $mmf, name => $label }, $class;
+}
+
+sub FETCH {
+    my ($self, $i) = @_;
+    return $self->{mmf}->getvar($self->_element($i)) if defined $self->{kind};
+    return $self->{mmf}->getvar($self->{name});
+}
+
+sub STORE {
+    my ($self, $i, $v) = @_;
+    if (!defined $self->{kind}) { # a scalar: ($self, $value)
+        $self->{mmf}->setvar($self->{name}, $i) or croak "MMF::Shareable: $@";
+        return;
+    }
+    return $self->_store_element($i, $v);
+}
+
+# ---- arrays: LABEL[0], LABEL[1], ... and the length in LABEL[#] ----
+# ---- hashes: LABEL{key} for each key ----
+
+sub TIEARRAY {
+    my $class = shift;
+    my ($label, $mmf) = _tie_args($class, @_);
+    return bless { mmf => $mmf, name => $label, kind => 'array' }, $class;
+}
+
+sub TIEHASH {
+    my $class = shift;
+    my ($label, $mmf) = _tie_args($class, @_);
+    return bless { mmf => $mmf, name => $label, kind => 'hash' }, $class;
+}
+
+sub _element {
+    my ($self, $i) = @_;
+    return $self->{kind} eq 'array' ? "$self->{name}\[$i]" : "$self->{name}\{$i}";
+}
+
+sub _length_name { "$_[0]{name}\[#]" }
+
+sub _store_element {
+    my ($self, $i, $v) = @_;
+    my $mmf = $self->{mmf};
+    if ($self->{kind} eq 'hash') { # one variable: atomic as it is
+        $mmf->setvar($self->_element($i), $v) or croak "MMF::Shareable: $@";
+        return;
+    }
+    $self->_locked(sub {
+        $mmf->setvar($self->_element($i), $v) or croak "MMF::Shareable: $@";
+        $self->_set_length($i + 1) if $i >= $self->FETCHSIZE;
+    });
+}
+
+sub FETCHSIZE {
+    my $self = shift;
+    return scalar(() = $self->_hash_keys) if $self->{kind} eq 'hash';
+    return $self->{mmf}->getvar($self->_length_name) || 0;
+}
+
+sub _set_length {
+    my ($self, $n) = @_;
+    $self->{mmf}->setvar($self->_length_name, $n) or croak "MMF::Shareable: $@";
+}
+
+sub STORESIZE {
+    my ($self, $n) = @_;
+    $self->_locked(sub {
+        my $old = $self->FETCHSIZE;
+        $self->{mmf}->deletevar($self->_element($_)) for $n .. $old - 1;
+        $self->_set_length($n);
+    });
+}
+
+sub EXTEND { }
+
+sub EXISTS {
+    my ($self, $i) = @_;
+    return 0 if $self->{kind} eq 'array' && $i >= $self->FETCHSIZE;
+    return $self->{mmf}->findvar($self->_element($i));
+}
+
+sub DELETE {
+    my ($self, $i) = @_;
+    return $self->_locked(sub {
+        my $v = $self->{mmf}->getvar($self->_element($i));
+        $self->{mmf}->deletevar($self->_element($i));
+        return $v;
+    });
+}
+
+sub CLEAR {
+    my $self = shift;
+    $self->_locked(sub {
+        if ($self->{kind} eq 'hash') {
+            $self->{mmf}->deletevar($self->_element($_)) for $self->_hash_keys;
+        } else {
+            $self->STORESIZE(0);
+        }
+    });
+}
+
+sub PUSH {
+    my ($self, @v) = @_;
+    return $self->_locked(sub {
+        my $n = $self->FETCHSIZE;
+        $self->{mmf}->setvar($self->_element($n++), $_) or croak "MMF::Shareable: $@" for @v;
+        $self->_set_length($n);
+        return $n;
+    });
+}
+
+sub POP {
+    my $self = shift;
+    return $self->_locked(sub {
+        my $n = $self->FETCHSIZE or return undef;
+        my $v = $self->{mmf}->getvar($self->_element($n - 1));
+        $self->{mmf}->deletevar($self->_element($n - 1));
+        $self->_set_length($n - 1);
+        return $v;
+    });
+}
+
+sub SHIFT {
+    my $self = shift;
+    return ($self->SPLICE(0, 1))[0];
+}
+
+sub UNSHIFT {
+    my ($self, @v) = @_;
+    $self->SPLICE(0, 0, @v);
+    return $self->FETCHSIZE;
+}
+
+# read all, splice in Perl, write back: one locked step
+sub SPLICE {
+    my ($self, $offset, $length, @list) = @_;
+    return $self->_locked(sub {
+        my $n = $self->FETCHSIZE;
+        my @all = map { scalar $self->{mmf}->getvar($self->_element($_)) } 0 .. $n - 1;
+        $offset = 0 if !defined $offset;
+        $offset += $n if $offset < 0;
+        $length = $n - $offset if !defined $length;
+        my @removed = splice @all, $offset, $length, @list;
+        for my $i (0 .. $#all) {
+            if (defined $all[$i]) {
+                $self->{mmf}->setvar($self->_element($i), $all[$i]) or croak "MMF::Shareable: $@";
+            } else {
+                $self->{mmf}->deletevar($self->_element($i));
+            }
+        }
+        $self->{mmf}->deletevar($self->_element($_)) for scalar(@all) .. $n - 1;
+        $self->_set_length(scalar @all);
+        return wantarray ? @removed : $removed[-1];
+    });
+}
+
+sub _hash_keys {
+    my $self = shift;
+    my $prefix = "$self->{name}\{";
+    return map { substr($_, length $prefix, -1) }
+        grep { index($_, $prefix) == 0 && substr($_, -1) eq '}' } $self->{mmf}->keys;
+}
+
+sub FIRSTKEY {
+    my $self = shift;
+    $self->{iter} = [ $self->_hash_keys ];
+    return shift @{$self->{iter}};
+}
+
+sub NEXTKEY {
+    my $self = shift;
+    return shift @{$self->{iter}};
+}
+
+sub SCALAR {
+    my $self = shift;
+    return $self->FETCHSIZE;
+}
+
+sub UNTIE { }
+
+sub DESTROY { }
+
+1;
+
+__END__
+
+=head1 NAME
+
+MMF::Shareable - tie Perl scalars, arrays and hashes to shared memory
+
+=head1 SYNOPSIS
+
+  use MMF::Shareable;
+
+  tie my $quote, 'MMF::Shareable', 'quote.EURUSD';
+  $quote = '1.08765';                  # visible to every process at once
+
+  tie my @queue, 'MMF::Shareable', 'jobs', { namespace => 'MyApp.Data' };
+  push @queue, 'first', 'second';
+
+  tie my %conf, 'MMF::Shareable', { key => 'conf' };  # IPC::Shareable style
+  $conf{threads} = 4;
+
+  # default namespace options, once
+  use MMF::Shareable { namespace => 'MyApp.Data', size => 4 * 1024 * 1024 };
+
+=head1 DESCRIPTION
+
+The tied interface of Win32::MMF::Shareable, over L<MMF>. Options are those
+of C<< MMF->new >> (namespace, size, swapfile, reuse, autolock, timeout,
+debug), given to C<tie> or once at C<use> time; IPC::Shareable's options are
+accepted and ignored, except C<key>, which is the label. Without a
+namespace, the default one, C<shareable>, is used.
+
+Every element is its own variable in the namespace, so reading one element
+is one lock-free get, and C<keys %h> does not thaw the whole structure:
+
+  tie $s, ..., 'label'      the variable "label" (what $ns->getvar('label') reads)
+  tie @a, ..., 'label'      "label[0]", "label[1]", ... and the length in "label[#]"
+  tie %h, ..., 'label'      "label{key}" for each key
+
+Every access is atomic across processes: a read or a hash store is one
+operation; array stores, push, pop, shift, unshift, splice, delete and
+clear run under the namespace lock. C<< (tied $x)->shlock >> and
+C<< ->shunlock >> (or C<lock> / C<unlock>) hold the lock across several
+accesses. Values follow L<MMF/setvar>: plain scalars as their bytes,
+references through Storable.
+
+=head1 EXAMPLE 2 - inter-process signalling
+
+The original module's second example runs unchanged:
+
+ use strict;
+ use warnings;
+ use Win32::MMF::Shareable;
+
+ defined(my $pid = fork()) or die "Can not fork a child process!";
+
+ if (!$pid) {
+    tie my $sig1, "Win32::MMF::Shareable", '$signal1';
+    tie my $sig2, "Win32::MMF::Shareable", '$signal2';
+
+    print "PROC1 WAIT SIGNAL 2\n";
+    while (!$sig2) {};
+    print "PROC1 SEND SIGNAL 1\n";
+
+    $sig1 = 1;
+ } else {
+    tie my $sig1, "Win32::MMF::Shareable", '$signal1';
+    tie my $sig2, "Win32::MMF::Shareable", '$signal2';
+
+    print "PROC2 SEND SIGNAL 2\n";
+    $sig2 = 1;
+    print "PROC2 WAIT SIGNAL 1\n";
+    while (!$sig1) {};
+
+    print "PROC2 GOT SIGNAL 1\n";
+ }
+
+=head1 SEE ALSO
+
+L<MMF>, L<IPC::Shareable>
+
+=cut
