@@ -2,10 +2,10 @@
 # Installs, from Debian's packages, whatever mmf needs to build and test that
 # this machine does not have yet.
 set -euo pipefail
-# build and tests; then the benchmark peers (LMDB, Redis, Boost.Interprocess)
+# build and tests (libperl-dev for the Perl binding); then the benchmark peers (LMDB, Redis, Boost.Interprocess)
 # and gnuplot for the benchmark's plots
 pkgs=(build-essential cmake pkg-config libcunit1-dev libbenchmark-dev libxxhash-dev
-      clang libclang-rt-dev valgrind jq
+      clang libclang-rt-dev valgrind jq libperl-dev
       liblmdb-dev libhiredis-dev redis-server libboost-dev gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
