@@ -42,8 +42,11 @@ void mmf__release(struct mmf_slot *s) {
     mmfi_release(s);
 }
 
-int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token, const mmf_deadline *d) {
+int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
     uint64_t seen = 0;
+    if (mmfi_claim(s, token, &seen)) return MMF_OK; /* the usual case: no clock read */
+    mmf_deadline dl, *d = &dl;
+    mmf__deadline_in(&dl, ns->timeout);
     for (uint64_t round = 0;; round++) {
         if (mmfi_claim(s, token, &seen)) return MMF_OK;
         if (round >= SPINS_BEFORE_LIVENESS && round % 64 == 0 && !mmf__token_alive(seen)) {

@@ -59,8 +59,9 @@ void mmf__mutex_unlock(mmf *ns);
    claimed by a dead structural writer. Never waits. */
 void mmf__recover_try(mmf *ns);
 
-/* claim.c: waiting for a slot's claim, taking over a dead writer's */
-int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token, const mmf_deadline *d);
+/* claim.c: waiting for a slot's claim (up to the handle's timeout), taking
+   over a dead writer's */
+int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token);
 void mmf__release(struct mmf_slot *s);
 /* A reader's answer to a slot stuck odd (index.h, mmfi_stall). */
 struct mmf_read_ctx {

@@ -98,9 +98,7 @@ static int write_inplace(mmf *ns, const struct mmfi_key *k, struct write_op *op)
     if (rc == MMFI_ESTALL) return st_ctx.err;
     if (rc < 0) return MMF_ECORRUPT;
     struct mmf_slot *s = &ns->t.slots[hit.slot];
-    mmf_deadline d;
-    mmf__deadline_in(&d, ns->timeout);
-    rc = mmf__claim(ns, s, mmf__token(ns), &d);
+    rc = mmf__claim(ns, s, mmf__token(ns));
     if (rc) return rc;
     MMF_CRASH_POINT("inplace.claimed");
     /* seq_cst: after our seq_cst claim (Dekker with mmf_lock, see lock.c) */
@@ -210,9 +208,7 @@ static int insert(mmf *ns, uint64_t pos, const struct mmfi_key *k, const struct 
     }
     if (!rc) rc = alloc_value(ns, op->val, op->len, b, &order);
     if (!rc) {
-        mmf_deadline d;
-        mmf__deadline_in(&d, ns->timeout);
-        rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT, &d);
+        rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT);
     }
     if (rc) { /* give back what was taken: nothing changed */
         if (order < MMFA_ORDERS) free_blocks(ns, b, (unsigned[]){order, order}, 2);
@@ -247,7 +243,7 @@ static int write_locked(mmf *ns, const struct mmfi_key *k, struct write_op *op) 
         rc = MMF_ECORRUPT;
     } else if (present) {
         struct mmf_slot *s = &ns->t.slots[idx];
-        rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT, &d);
+        rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT);
         if (!rc) {
             rc = prepare(ns, s, op);
             if (!rc && mmfi_fits(&ns->t, s, op->len))
@@ -331,7 +327,7 @@ int mmf_delete(mmf *ns, const char *key) {
     if (rc == MMFI_ECORRUPT) rc = MMF_ECORRUPT;
     else if (!present) rc = MMF_ENOTFOUND;
     else if ((n = mmfi_slot_blocks(&ns->t, s, blocks, orders)) < 0) rc = MMF_ECORRUPT;
-    else rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT, &d);
+    else rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT);
     if (!rc) {
         struct mmf_header *hd = ns->hdr;
         struct mmf_slot_image img;
