@@ -38,10 +38,6 @@ void mmf__finish_dead_write(struct mmf_slot *s) {
     }
 }
 
-void mmf__release(struct mmf_slot *s) {
-    mmfi_release(s);
-}
-
 int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
     uint64_t seen = 0;
     if (mmfi_claim(s, token, &seen)) return MMF_OK; /* the usual case: no clock read */

@@ -62,7 +62,6 @@ void mmf__recover_try(mmf *ns);
 /* claim.c: waiting for a slot's claim (up to the handle's timeout), taking
    over a dead writer's */
 int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token);
-void mmf__release(struct mmf_slot *s);
 /* A reader's answer to a slot stuck odd (index.h, mmfi_stall). */
 struct mmf_read_ctx {
     mmf *ns;

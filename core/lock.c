@@ -118,7 +118,7 @@ static int wait_for_claims(mmf *ns, const mmf_deadline *d) {
                 /* we hold the mutex, so a structural claim is a dead one too */
                 if (cas_acquire(&s->owner, &o, mmf__token(ns))) {
                     mmf__finish_dead_write(s);
-                    mmf__release(s);
+                    mmfi_release(s);
                 }
                 continue;
             }

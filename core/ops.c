@@ -113,7 +113,7 @@ static int write_inplace(mmf *ns, const struct mmfi_key *k, struct write_op *op)
     }
     if (rc == MMF_OK) mmfi_write_inplace(&ns->t, s, op->val, op->len, op->tag);
     MMF_CRASH_POINT("inplace.before_release");
-    mmf__release(s);
+    mmfi_release(s);
     if (rc == MMF_OK) mmf__wake_slot(s);
     return rc;
 }
@@ -223,7 +223,7 @@ static int insert(mmf *ns, uint64_t pos, const struct mmfi_key *k, const struct 
     img.vstate = VS_WITH_TAG(img.vstate, op->tag);
     publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1, pos, ENTRY_MAKE(k->hash, idx));
     MMF_CRASH_POINT("insert.before_release");
-    mmf__release(s);
+    mmfi_release(s);
     mmf__wake_slot(s);
     store_relaxed(&hd->vars, load_relaxed(&hd->vars) + 1); /* counters: under the mutex */
     if (was_tomb) store_relaxed(&hd->tombstones, load_relaxed(&hd->tombstones) - 1);
@@ -250,7 +250,7 @@ static int write_locked(mmf *ns, const struct mmfi_key *k, struct write_op *op) 
                 mmfi_write_inplace(&ns->t, s, op->val, op->len, op->tag);
             else if (!rc)
                 rc = replace_value(ns, idx, k, op);
-            mmf__release(s);
+            mmfi_release(s);
             if (!rc) mmf__wake_slot(s);
         }
     } else if (op->kind == OP_CAS && op->expected != 0) {
@@ -335,7 +335,7 @@ int mmf_delete(mmf *ns, const char *key) {
         MMF_CRASH_POINT("delete.claimed");
         uint64_t g = publish(ns, idx, &img, 0, pos, MMF_ENTRY_TOMB);
         MMF_CRASH_POINT("delete.published");
-        mmf__release(s);
+        mmfi_release(s);
         mmf__wake_slot(s);
         /* a re-created key's versions continue above this one */
         if (load_relaxed(&hd->gen_floor) < g) store_relaxed(&hd->gen_floor, g);

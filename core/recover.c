@@ -50,7 +50,7 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
         if (o && ((o & MMF_OWNER_STRUCT) || !mmf__token_alive(o)) &&
             cas_acquire(&s->owner, &o, me)) {
             mmf__finish_dead_write(s);
-            mmf__release(s);
+            mmfi_release(s);
             MMF_DEBUG(ns, "cleared slot %llu claimed by dead process %d", (unsigned long long)i,
                       OWNER_PID(o));
         }

@@ -120,10 +120,6 @@ int mmfi_get(const struct mmfi_table *t, const struct mmfi_key *k, void *buf, si
         if (!ENTRY_LIVE(e) || ENTRY_TAG(e) != tag) continue;
         struct mmf_slot *s = mmfi_entry_slot(t, e);
         if (!s) return MMFI_ECORRUPT;
-        /* both inline buffers now, while line 0 is on its way: the value's
-           line then arrives with it instead of after it */
-        __builtin_prefetch(&s->ival[0]);
-        __builtin_prefetch(&s->ival[1]);
         int rc = read_slot(t, s, k, buf, cap, hit, st);
         if (rc != SLOT_OTHER) return rc;
     }
