@@ -16,6 +16,7 @@ const char *mmf_strerror(int err) {
     case MMF_EPERM: return "permission denied";
     case MMF_ENOLOCK: return "the namespace lock is not held";
     case MMF_ESYS: return "operating system error";
+    case MMF_ENOMEM: return "out of memory";
     default: return "unknown error";
     }
 }

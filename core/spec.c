@@ -47,6 +47,14 @@ static int parse_u32(const char *v, int base, uint32_t *out) {
     return MMF_OK;
 }
 
+static int parse_seconds(const char *v, double *out) {
+    char *end;
+    double t = strtod(v, &end);
+    if (end == v || *end || !isfinite(t) || t < 0) return MMF_EINVAL;
+    *out = t;
+    return MMF_OK;
+}
+
 static int set_option(mmf_options *o, const char *k, const char *v) {
     if (!strcasecmp(k, "name") || !strcasecmp(k, "namespace")) {
         o->name = v;
@@ -63,13 +71,11 @@ static int set_option(mmf_options *o, const char *k, const char *v) {
     if (!strcasecmp(k, "exclusive")) return parse_bool(v, &o->exclusive);
     if (!strcasecmp(k, "autolock")) return parse_bool(v, &o->autolock);
     if (!strcasecmp(k, "debug")) return parse_bool(v, &o->debug);
-    if (!strcasecmp(k, "timeout")) {
-        char *end;
-        double t = strtod(v, &end);
-        if (end == v || *end || !isfinite(t) || t < 0) return MMF_EINVAL;
-        o->timeout = t;
-        return MMF_OK;
-    }
+    if (!strcasecmp(k, "max_size")) return parse_size(v, &o->max_size);
+    if (!strcasecmp(k, "readonly")) return parse_bool(v, &o->readonly);
+    if (!strcasecmp(k, "transient")) return parse_bool(v, &o->transient);
+    if (!strcasecmp(k, "timeout")) return parse_seconds(v, &o->timeout);
+    if (!strcasecmp(k, "spin")) return parse_seconds(v, &o->spin);
     return MMF_EINVAL;
 }
 

@@ -56,6 +56,7 @@ enum {                  /* every function returns one of these; 0 = success */
     MMF_EPERM = -11,    /* permission denied by the OS */
     MMF_ENOLOCK = -12,  /* autolock is off and the caller does not hold the lock */
     MMF_ESYS = -13,     /* other OS error; errno is kept */
+    MMF_ENOMEM = -14,   /* this process ran out of memory; nothing changed */
 };
 
 /* A short English description of an MMF_E* code ("unknown error" otherwise). */
@@ -78,9 +79,20 @@ typedef struct mmf_options {
     double timeout;    /* seconds to wait for the namespace lock; default 10; 0 = forever */
     uint32_t mode;     /* permission bits when creating; default (and 0) 0600 */
     bool debug;        /* diagnostics to stderr */
+    uint64_t max_size; /* growth ceiling in bytes; 0 = no ceiling beyond size. This version
+                          does not grow namespaces yet: a nonzero max_size below size is
+                          MMF_EINVAL, and size stays the namespace's size */
+    bool readonly;     /* attach read-only (O_RDONLY, PROT_READ): reads work and never write
+                          to the mapping; every write, mmf_lock and mmf_check return MMF_EPERM.
+                          Needs only read permission. Never creates (MMF_ENOENT if absent) */
+    bool transient;    /* removed when the last process using it closes it or dies: one found
+                          with no live process attached is absent (created afresh, or
+                          MMF_ENOENT with reuse) */
+    double spin;       /* seconds mmf_wait polls before it sleeps; 0 = sleep at once */
 } mmf_options;
 #ifdef __cplusplus
-#define MMF_OPTIONS_INIT {nullptr, nullptr, 0, 0, false, false, true, 10.0, 0600, false}
+#define MMF_OPTIONS_INIT                                                                           \
+    {nullptr, nullptr, 0, 0, false, false, true, 10.0, 0600, false, 0, false, false, 0.0}
 #else
 #define MMF_OPTIONS_INIT {.autolock = true, .timeout = 10.0, .mode = 0600}
 #endif
@@ -176,6 +188,17 @@ int mmf_get_v(mmf *ns, const char *key, void *buf, size_t cap, size_t *len, uint
    MMF_ECONFLICT otherwise, changing nothing. */
 int mmf_cas(mmf *ns, const char *key, uint64_t expected_version, const void *val, size_t len);
 
+/* Value tags shared by every binding: Perl's Storable values, Python's
+   pickles and UTF-8 text are marked so that no binding mistakes them for
+   plain bytes. */
+enum {
+    MMF_TAG_BYTES = 0,
+    MMF_TAG_STORABLE = 1,
+    MMF_TAG_STORABLE_LIST = 2,
+    MMF_TAG_TEXT = 3,   /* UTF-8 text */
+    MMF_TAG_PICKLE = 4, /* Python pickle */
+};
+
 /*
  * Tags: one byte kept with a variable's value and replaced with it by every
  * write (mmf_set, mmf_cas and mmf_add_i64 write tag 0). A binding marks the
@@ -210,6 +233,10 @@ typedef struct mmf_stats {
     uint64_t size, heap_size, heap_used, heap_free, largest_free_block;
     uint64_t vars, max_vars, tombstones;
     uint64_t lock_acquisitions, lock_recoveries;
+    uint64_t attached;        /* processes that have the namespace open read-write now */
+    uint64_t grows;           /* times the namespace grew (0 in this version) */
+    uint64_t index_rebuilds;  /* online index rebuilds (0 in this version) */
+    uint64_t claim_takeovers; /* slot claims taken from a writer that had died */
 } mmf_stats;
 
 /* Sizes and counters, read without locking (a snapshot, not a transaction). */
