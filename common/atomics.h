@@ -75,6 +75,23 @@ MMF_INLINE uint32_t fetch_sub32_seq_cst(mmf_a32 *p, uint32_t v) {
 MMF_INLINE uint32_t fetch_add32_relaxed(mmf_a32 *p, uint32_t v) {
     return atomic_fetch_add_explicit(p, v, memory_order_relaxed);
 }
+MMF_INLINE uint32_t fetch_add32_release(mmf_a32 *p, uint32_t v) {
+    return atomic_fetch_add_explicit(p, v, memory_order_release);
+}
+MMF_INLINE uint32_t exchange32_acquire(mmf_a32 *p, uint32_t v) {
+    return atomic_exchange_explicit(p, v, memory_order_acquire);
+}
+MMF_INLINE void store32_seq_cst(mmf_a32 *p, uint32_t v) {
+    atomic_store_explicit(p, v, memory_order_seq_cst);
+}
+MMF_INLINE bool cas32_acquire(mmf_a32 *p, uint32_t *expected, uint32_t desired) {
+    return atomic_compare_exchange_strong_explicit(p, expected, desired, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+MMF_INLINE bool cas32_relaxed(mmf_a32 *p, uint32_t *expected, uint32_t desired) {
+    return atomic_compare_exchange_weak_explicit(p, expected, desired, memory_order_relaxed,
+                                                 memory_order_relaxed);
+}
 
 MMF_INLINE void fence_acquire(void) {
     atomic_thread_fence(memory_order_acquire);

@@ -5,8 +5,8 @@
  * each process maps it at another address. Offset 0 (the header) is never a
  * block, so 0 doubles as "none".
  *
- *   [ header 4 KiB | index: cap x 8-byte entries | slots: max_vars x 256 B |
- *     heap meta | heap ]
+ *   [ header 4 KiB | registrations: 1024 x 16 B | index: cap x 8-byte entries |
+ *     slots: max_vars x 256 B | heap meta | heap ]
  *
  * The index is dense on purpose: a probe walks 8-byte entries (a 2 MiB
  * index serves a million variables from cache), and only the entry that
@@ -27,7 +27,7 @@
 
 #define MMF_CACHE_LINE 64
 #define MMF_MAGIC 0x31464d4d2e666d6dULL /* "mmf.MMF1" */
-#define MMF_LAYOUT_VERSION 1u
+#define MMF_LAYOUT_VERSION 2u
 #define MMF_HEADER_SIZE 4096u
 
 /* ---- slots (index/) ---------------------------------------------------- */
@@ -77,13 +77,40 @@
      ((uint64_t)((klen) & 0xffu) << 40) | ((uint64_t)((order) & 0xffu) << 48))
 
 /*
- * Claim word of the process writing a slot: pid in bits 0..30, bit 31 set for
- * a structural writer (which holds the namespace mutex), the low 32 bits of
- * the process's start time in bits 32..63 so that a reused pid is not taken
- * for the dead writer.
+ * Registrations (core/registry.c): every read-write handle holds an
+ * open-file-description lock (F_OFD_SETLK) on one byte of the namespace file
+ * past any data, MMF_REG_LOCK_BASE + its index here, for as long as it is
+ * open. The kernel drops the lock when the last descriptor of it closes, so
+ * at the latest when the process dies, before it is a zombie and whatever
+ * PID namespace it lives in. An entry's incarnation grows at every new
+ * registration, so that a token of a registrant long gone never names its
+ * successor.
+ */
+#define MMF_REGS 1024u
+#define MMF_REGS_OFF MMF_HEADER_SIZE
+#define MMF_REG_LOCK_BASE (1ull << 62)            /* byte of registration i: base + i */
+#define MMF_LIFECYCLE_LOCK (MMF_REG_LOCK_BASE - 1) /* open / close of a transient one */
+struct mmf_reg {
+    mmf_a32 incarnation;
+    mmf_a32 pid;   /* as the registrant saw it, for mmf stat */
+    mmf_a32 start; /* low 32 bits of its start time (clock ticks), 0 = unknown */
+    mmf_a32 pidns; /* inode of its PID namespace, 0 = unknown */
+};
+_Static_assert(sizeof(struct mmf_reg) == 16, "registration entry");
+#define MMF_REGS_SIZE (MMF_REGS * 16u)
+#define MMF_INDEX_OFF (MMF_REGS_OFF + MMF_REGS_SIZE)
+
+/*
+ * Claim word (a slot's owner, the explicit lock's holder): the writer's
+ * registration token, never 0. Bits 0..15 are the registration index + 1,
+ * bit 31 is set for a structural writer (which holds the namespace mutex),
+ * bits 32..63 are the registration's incarnation.
  */
 #define MMF_OWNER_STRUCT 0x80000000ull
-#define OWNER_PID(o) ((int)((o) & 0x7fffffffu))
+#define TOKEN_MAKE(idx, inc) ((uint64_t)(inc) << 32 | (uint64_t)((idx) + 1u))
+#define TOKEN_REG(t) ((uint32_t)((t) & 0xffffu)) /* index + 1; 0 names none */
+#define TOKEN_INC(t) ((uint32_t)((t) >> 32))
+#define TOKEN_SAME_REG(a, b) ((((a) ^ (b)) & 0xffffffff0000ffffull) == 0)
 
 /*
  * Four cache lines. A get of a key up to 32 bytes with a value up to 64
@@ -91,7 +118,7 @@
  */
 struct mmf_slot {
     /* line 0 */
-    mmf_a64 gen;    /* seqlock generation: odd while published; the version */
+    mmf_a64 gen;    /* seqlock generation: odd while a write is under way; the version */
     mmf_a64 hash;   /* XXH3 of the key, or MMF_HASH_EMPTY / MMF_HASH_TOMB */
     mmf_a64 vstate; /* see VS_* */
     mmf_a64 owner;  /* claim word, 0 = free */
@@ -99,7 +126,7 @@ struct mmf_slot {
     /* line 1, rest */
     mmf_a64 blk[2];  /* offsets of the two value blocks (block values only) */
     mmf_a64 key_off; /* key block when klen > MMF_KEY_INLINE */
-    mmf_a32 waiters;   /* mmf_wait sleepers on gen */
+    mmf_a32 waiters;   /* 1 once an mmf_wait may sleep on gen; the next writer clears it */
     uint32_t next_free; /* free slots: the next free slot + 1, 0 = none (mutex held) */
     /* lines 2 and 3: the two buffers of an inline value */
     mmf_a64 ival[2][MMF_VALUE_INLINE / 8];
@@ -149,6 +176,8 @@ struct mmfa_free_block {
 
 /* ---- header (core/) ---------------------------------------------------- */
 
+#define MMF_FLAG_TRANSIENT 1u /* removed by the last process to close it */
+
 #define MMF_INTENT_NONE 0u
 #define MMF_INTENT_READY 1u
 
@@ -177,7 +206,7 @@ struct mmf_header {
     uint32_t max_vars;  /* slots: live variables at most */
     uint64_t slots_off;
     mmf_a32 ready;      /* 1 once initialised */
-    uint32_t pad0;
+    uint32_t flags;     /* MMF_FLAG_*, written at creation */
     uint64_t created_ns; /* CLOCK_REALTIME at creation, for the dump */
     char name[MMF_CACHE_LINE * 4];
 
@@ -187,7 +216,7 @@ struct mmf_header {
     _Alignas(MMF_CACHE_LINE) pthread_mutex_t mutex;
 
     /* explicit lock (mmf_lock): read by every in-place writer */
-    _Alignas(MMF_CACHE_LINE) mmf_a64 lock_owner; /* holder's process token, 0 = unlocked */
+    _Alignas(MMF_CACHE_LINE) mmf_a64 lock_owner; /* holder's registration token, 0 = unlocked */
     mmf_a64 lock_thread;                         /* holder's pthread_self() */
     uint64_t lock_depth;                         /* holder only */
 
@@ -199,6 +228,8 @@ struct mmf_header {
     mmf_a64 gen_floor; /* every new variable's version is above this */
     mmf_a64 slots_used; /* slots [0, slots_used) have been handed out */
     mmf_a64 slot_free;  /* first free slot + 1, 0 = none; a cache rebuilt by recovery */
+    mmf_a64 claim_takeovers; /* claims taken from dead writers (any process, atomic) */
+    mmf_a32 regs_used;       /* registrations [0, regs_used) have been handed out */
 
     /* structural changes, for mmf_wait on a missing variable */
     _Alignas(MMF_CACHE_LINE) mmf_a32 struct_seq;
@@ -210,7 +241,8 @@ _Static_assert(sizeof(struct mmf_header) <= MMF_HEADER_SIZE, "header fits its pa
 _Static_assert(offsetof(struct mmf_header, heap) % MMF_CACHE_LINE == 0, "layout");
 _Static_assert(offsetof(struct mmf_header, mutex) % MMF_CACHE_LINE == 0, "layout");
 _Static_assert(offsetof(struct mmf_header, lock_owner) % MMF_CACHE_LINE == 0, "layout");
-_Static_assert(MMF_HEADER_SIZE % MMF_CACHE_LINE == 0, "index starts aligned");
+_Static_assert(MMF_HEADER_SIZE % MMF_CACHE_LINE == 0, "registrations start aligned");
+_Static_assert(MMF_INDEX_OFF % 4096 == 0, "the index starts on a page");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "mmf_wait sleeps on the low 32 bits of gen at its own address");
 
@@ -220,6 +252,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
      (uint64_t)sizeof(struct mmf_slot) << 1 ^ (uint64_t)sizeof(pthread_mutex_t) << 9 ^             \
      (uint64_t)offsetof(struct mmf_header, intent) << 17 ^ (uint64_t)MMF_SLOT_BITS << 23 ^                                         \
      (uint64_t)offsetof(struct mmf_header, mutex) << 29 ^ (uint64_t)MMFA_ORDERS << 41 ^            \
-     (uint64_t)MMF_KEY_INLINE << 47 ^ (uint64_t)MMF_VALUE_INLINE << 53)
+     (uint64_t)MMF_KEY_INLINE << 47 ^ (uint64_t)MMF_VALUE_INLINE << 53 ^ (uint64_t)MMF_REGS << 3)
 
 #endif

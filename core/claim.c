@@ -1,30 +1,45 @@
 /*
  * Waiting for a slot's claim word, and what to do about a writer that died
- * holding one.
+ * holding one: the one place where a claim is taken over.
  *
- * A claim is held for one short write. A claimer that finds it taken spins,
- * then yields; only past a bound does it ask whether the holder still lives
- * (kill(pid, 0) and the start time, so a reused pid does not pass for it).
+ * A claim is held for one short write. A claimer or reader that finds it
+ * taken spins, then yields; only past a bound does it ask whether the holder
+ * still lives (registry.c: the kernel's lock on the holder's registration,
+ * never a guess from pids).
  *
- * Dead in-place writer: its vstate is whole (one release store), so whoever
- * finds it takes the claim over with a CAS (only one can), ends the odd gen
- * and goes on. Dead structural writer (bit MMF_OWNER_STRUCT): it held the
- * namespace mutex, whose recovery completes the change from the intent
- * record; claimers and readers trigger that recovery with a trylock and
- * otherwise wait.
+ * Dead in-place writer: its vstate is whole (one release store), so the
+ * first process that finds it takes the claim over with a CAS (only one can),
+ * ends the odd gen and wakes the slot's waiters. A reader on a read-write
+ * handle does this too, so that a key a dead writer left does not make every
+ * later read pay the stall; a reader on a read-only handle writes nothing and
+ * reads through (the value vstate names is whole). Dead structural writer
+ * (bit MMF_OWNER_STRUCT): it held the namespace mutex, whose recovery
+ * completes the change from the intent record; claimers and read-write
+ * readers trigger that recovery with a trylock and otherwise wait.
+ *
+ * An odd gen with no owner is no write at all (a writer ends gen before it
+ * releases its claim; a damaged image can hold one): past a bound a
+ * read-write handle claims the slot, ends the gen and releases; a read-only
+ * one reads through.
  */
 #include "internal.h"
 #include "../index/seq.h"
 
 #define SPINS_BEFORE_LIVENESS 2048u
+#define STALLS_BEFORE_ORPHAN 64u
 
 void mmf__wake_slot(struct mmf_slot *s) {
-    /* seq_cst: after seq_write_end's seq_cst store (Dekker with mmf_wait) */
-    if (load32_seq_cst(&s->waiters)) mmf__futex_wake_all((mmf_a32 *)&s->gen);
+    /* seq_cst load: after seq_write_end's seq_cst store (Dekker with
+       mmf_wait); the exchange clears the flag for the sleepers it wakes, so
+       a waiter that died asleep costs one wake-up, not one per write */
+    if (load32_seq_cst(&s->waiters) && exchange32_acquire(&s->waiters, 0))
+        mmf__futex_wake_all((mmf_a32 *)&s->gen);
 }
 
 void mmf__wake_struct(mmf *ns) {
-    if (load32_seq_cst(&ns->hdr->struct_waiters)) mmf__futex_wake_all(&ns->hdr->struct_seq);
+    struct mmf_header *h = ns->hdr;
+    if (load32_seq_cst(&h->struct_waiters) && exchange32_acquire(&h->struct_waiters, 0))
+        mmf__futex_wake_all(&h->struct_seq);
 }
 
 void mmf__finish_dead_write(struct mmf_slot *s) {
@@ -38,6 +53,27 @@ void mmf__finish_dead_write(struct mmf_slot *s) {
     }
 }
 
+int mmf__take_over(mmf *ns, struct mmf_slot *s, uint64_t dead, uint64_t token) {
+    if (!cas_acquire(&s->owner, &dead, token)) return 0; /* someone else did */
+    fetch_add_relaxed(&ns->hdr->claim_takeovers, 1);
+    MMF_DEBUG(ns, "took over slot %llu from a dead writer (registration %u)",
+              (unsigned long long)(s - ns->t.slots), TOKEN_REG(dead) - 1u);
+    mmf__finish_dead_write(s);
+    return 1;
+}
+
+/* A reader's repairs on a read-write handle: the slot ends even and free. */
+static void repair_for_reader(mmf *ns, struct mmf_slot *s, uint64_t owner) {
+    uint64_t me;
+    if (mmf__me(ns, &me)) return;
+    if (owner & MMF_OWNER_STRUCT) {
+        mmf__recover_try(ns);
+    } else if (owner ? mmf__take_over(ns, s, owner, me) : mmfi_claim(s, me, &owner)) {
+        if (!owner) mmf__finish_dead_write(s); /* the orphan odd gen, if still there */
+        mmfi_release(s);
+    }
+}
+
 int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
     uint64_t seen = 0;
     if (mmfi_claim(s, token, &seen)) return MMF_OK; /* the usual case: no clock read */
@@ -45,14 +81,11 @@ int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
     mmf__deadline_in(&dl, ns->timeout);
     for (uint64_t round = 0;; round++) {
         if (mmfi_claim(s, token, &seen)) return MMF_OK;
-        if (round >= SPINS_BEFORE_LIVENESS && round % 64 == 0 && !mmf__token_alive(seen)) {
-            if (seen & MMF_OWNER_STRUCT) {
+        if (round >= SPINS_BEFORE_LIVENESS && round % 64 == 0 && !mmf__alive(ns, seen)) {
+            if (seen & MMF_OWNER_STRUCT)
                 mmf__recover_try(ns);
-            } else if (cas_acquire(&s->owner, &seen, token)) {
-                MMF_DEBUG(ns, "took over a slot claimed by dead process %d", OWNER_PID(seen));
-                mmf__finish_dead_write(s);
+            else if (mmf__take_over(ns, s, seen, token))
                 return MMF_OK;
-            }
         }
         if (mmf__deadline_passed(d)) return MMF_ETIMEDOUT;
         mmf__backoff(round);
@@ -61,15 +94,24 @@ int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
 
 int mmf__read_stall(void *vctx, struct mmf_slot *s, uint64_t spins) {
     struct mmf_read_ctx *c = vctx;
+    mmf *ns = c->ns;
     if (!c->started_ns) c->started_ns = mmf__now_ns();
-    uint64_t owner = load_relaxed(&s->owner); /* a hint; the caller re-checks gen */
-    if (owner == 0) return MMFI_STALL_READ_THROUGH; /* the write ended, or a damaged image */
-    if (spins % 16 == 0 && !mmf__token_alive(owner)) {
-        if (!(owner & MMF_OWNER_STRUCT)) return MMFI_STALL_READ_THROUGH;
-        mmf__recover_try(c->ns);
+    if (spins % 16 == 0) {
+        /* acquire: the odd gen the caller saw was stored (release) after its
+           writer's claim, so this is that claim or a later word */
+        uint64_t owner = load_acquire(&s->owner);
+        if (owner == 0 && spins >= STALLS_BEFORE_ORPHAN) {
+            if (ns->readonly) return MMFI_STALL_READ_THROUGH;
+            repair_for_reader(ns, s, 0);
+        } else if (owner && !mmf__alive(ns, owner)) {
+            if (!ns->readonly) repair_for_reader(ns, s, owner);
+            else if (!(owner & MMF_OWNER_STRUCT)) return MMFI_STALL_READ_THROUGH;
+            /* a read-only reader cannot repair a dead structural change: it
+               waits for a read-write process to (any write or lock does) */
+        }
     }
     double waited = (double)(mmf__now_ns() - c->started_ns) / 1e9;
-    if (c->ns->timeout > 0 && waited > c->ns->timeout) {
+    if (ns->timeout > 0 && waited > ns->timeout) {
         c->err = MMF_ETIMEDOUT;
         return MMFI_ESTALL;
     }

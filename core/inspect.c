@@ -54,7 +54,14 @@ int mmf_stat(mmf *ns, mmf_stats *st) {
     st->tombstones = load_relaxed(&h->tombstones);
     st->lock_acquisitions = load_relaxed(&h->lock_acquisitions);
     st->lock_recoveries = load_relaxed(&h->lock_recoveries);
-    return MMF_OK;
+    st->claim_takeovers = load_relaxed(&h->claim_takeovers);
+    size_t attached = 0;
+    mmf_proc_id *regs = malloc(MMF_REGS * sizeof *regs);
+    if (!regs) return MMF_ENOMEM;
+    int rc = mmf__registrations(ns, regs, &attached);
+    free(regs);
+    st->attached = attached;
+    return rc;
 }
 
 #define REPORT(...)                                                                                \
@@ -196,6 +203,7 @@ static int check_locked(mmf *ns, FILE *report) {
 
 int mmf_check(mmf *ns, FILE *report) {
     if (!ns) return MMF_EINVAL;
+    if (ns->readonly) return MMF_EPERM; /* it takes the mutex and repairs */
     mmf_deadline d;
     mmf__deadline_in(&d, ns->timeout);
     int rc = mmf__mutex_lock(ns, &d);
@@ -237,9 +245,16 @@ static void dump_locked(mmf *ns, FILE *out) {
             (unsigned long long)hp->arena_off, (unsigned long long)st.heap_size,
             (unsigned long long)st.heap_used, (unsigned long long)st.heap_free,
             (unsigned long long)st.largest_free_block);
-    fprintf(out, "lock: %llu acquisitions, %llu recoveries, explicit holder pid %d\n",
+    uint64_t holder = load_relaxed(&h->lock_owner);
+    uint32_t reg = TOKEN_REG(holder);
+    fprintf(out, "lock: %llu acquisitions, %llu recoveries, %llu claims taken from dead writers\n",
             (unsigned long long)st.lock_acquisitions, (unsigned long long)st.lock_recoveries,
-            OWNER_PID(load_relaxed(&h->lock_owner)));
+            (unsigned long long)st.claim_takeovers);
+    if (reg && reg <= MMF_REGS)
+        fprintf(out, "explicit lock held by registration %u (pid %u)\n", reg - 1,
+                load32_relaxed(&ns->regs[reg - 1].pid));
+    fprintf(out, "attached: %llu process%s\n", (unsigned long long)st.attached,
+            st.attached == 1 ? "" : "es");
     fprintf(out, "heap blocks:\n  %12s  %10s  state\n", "offset", "size");
     if (mmfa_walk(ns->base, hp, dump_block, out)) fprintf(out, "  (the heap is damaged here)\n");
     fprintf(out, "free lists:\n");
@@ -280,6 +295,10 @@ static void dump_locked(mmf *ns, FILE *out) {
 
 int mmf_dump(mmf *ns, FILE *out) {
     if (!ns || !out) return MMF_EINVAL;
+    if (ns->readonly) { /* cannot take the mutex: a snapshot taken while writers run */
+        dump_locked(ns, out);
+        return MMF_OK;
+    }
     mmf_deadline d;
     mmf__deadline_in(&d, ns->timeout);
     int rc = mmf__mutex_lock(ns, &d);

@@ -16,13 +16,13 @@
 #include "../index/index.h"
 #include "prim.h"
 
-/* Per-handle, fork-aware process identity: the page is MADV_WIPEONFORK, so
-   a forked child sees token 0 and computes its own, without a getpid() on
-   every write. */
+/* This process's registration for a handle (registry.c). The page is
+   MADV_WIPEONFORK: a forked child finds token 0 and registers anew. */
 struct mmf_self {
-    mmf_a64 token;
-    int pid;       /* only used where MADV_WIPEONFORK is not available */
-    bool wipes;    /* the page is wiped on fork */
+    mmf_a64 token;  /* 0 = not registered in this process */
+    mmf_a32 busy;   /* a thread is registering */
+    mmf_a32 pid;    /* the registrant, where the page is not wiped on fork */
+    mmf_proc_id id; /* the registrant; written before token (release) */
 };
 
 struct mmf {
@@ -31,10 +31,15 @@ struct mmf {
     struct mmf_header *hdr;
     struct mmfa_heap *heap;
     struct mmfi_table t; /* filled once from the validated header */
+    struct mmf_reg *regs;
     uint32_t max_vars;
-    bool autolock, debug;
-    double timeout;
+    bool autolock, debug, readonly, transient, wipes;
+    bool registered; /* this handle has registered, maybe in a parent process */
+    double timeout, spin;
     struct mmf_self *self;
+    mmf_proc_id proc; /* the opener's PID namespace, for mmf__proc_gone */
+    int fd;           /* the namespace file: registration locks live on it */
+    uint64_t dev, ino;
     char *path;
 };
 
@@ -47,9 +52,34 @@ struct mmf {
         }                                                                                          \
     } while (0)
 
-/* self.c */
-uint64_t mmf__token(mmf *ns);
+/* registry.c */
+int mmf__me_slow(mmf *ns, uint64_t *token);
+/* This process's token for the handle, registering after a fork.
+   MMF_EPERM on a read-only handle. */
+MMF_INLINE int mmf__me(mmf *ns, uint64_t *token) {
+    uint64_t t = load_acquire(&ns->self->token); /* pairs with the registrant's release */
+    if (t && ns->wipes) {
+        *token = t;
+        return MMF_OK;
+    }
+    return mmf__me_slow(ns, token);
+}
+/* Whether the writer behind a claim word still lives; true when it cannot be
+   told. Never false for a live writer. */
+bool mmf__alive(mmf *ns, uint64_t owner);
 bool mmf__holds_lock(mmf *ns);
+/* The processes attached now (their registrations, one per process). */
+int mmf__registrations(mmf *ns, mmf_proc_id out[MMF_REGS], size_t *count);
+/* Whether any live process is registered, seen through fd (a description
+   that holds no registration of its own). */
+bool mmf__anyone_registered(int fd, const struct mmf_reg *regs, uint32_t used,
+                            const mmf_proc_id *me);
+/* Drops this process's registration, if it has one; whether it had. */
+bool mmf__unregister(mmf *ns);
+/* The lock that orders opening and closing a transient namespace (a few
+   system calls long), waited for up to timeout seconds (0 = forever). */
+int mmf__lifecycle_lock(int fd, double timeout);
+void mmf__lifecycle_unlock(int fd);
 
 /* lock.c: the namespace mutex (recursive, robust, process-shared) */
 int mmf__mutex_init(pthread_mutex_t *m);
@@ -60,7 +90,7 @@ void mmf__mutex_unlock(mmf *ns);
 void mmf__recover_try(mmf *ns);
 
 /* claim.c: waiting for a slot's claim (up to the handle's timeout), taking
-   over a dead writer's */
+   over a dead writer's; token from mmf__me */
 int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token);
 /* A reader's answer to a slot stuck odd (index.h, mmfi_stall). */
 struct mmf_read_ctx {
@@ -74,6 +104,10 @@ int mmf__read_stall(void *ctx, struct mmf_slot *s, uint64_t spins);
     mmfi_stall name = {mmf__read_stall, &name##_ctx}
 /* Ends the odd gen of a slot whose writer died (claim held by the caller). */
 void mmf__finish_dead_write(struct mmf_slot *s);
+/* Takes the claim of a dead in-place writer (dead: the word seen) for token
+   and ends its write; 0 if another process took it first. Counted in
+   claim_takeovers. */
+int mmf__take_over(mmf *ns, struct mmf_slot *s, uint64_t dead, uint64_t token);
 void mmf__wake_slot(struct mmf_slot *s);
 void mmf__wake_struct(mmf *ns);
 

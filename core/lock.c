@@ -107,19 +107,16 @@ void mmf__recover_try(mmf *ns) {
 
 /* Waits until no slot is claimed by anyone but a dead writer, whose claim it
    ends. Called with the mutex held and the lock word set. */
-static int wait_for_claims(mmf *ns, const mmf_deadline *d) {
+static int wait_for_claims(mmf *ns, uint64_t me, const mmf_deadline *d) {
     uint64_t used = load_relaxed(&ns->hdr->slots_used); /* mutex held */
     for (uint64_t i = 0; i < used && i < ns->t.nslots; i++) {
         struct mmf_slot *s = &ns->t.slots[i];
         for (uint64_t round = 0;; round++) {
             uint64_t o = load_seq_cst(&s->owner); /* see the file comment */
             if (o == 0) break;
-            if (round > 2048 && round % 64 == 0 && ((o & MMF_OWNER_STRUCT) || !mmf__token_alive(o))) {
-                /* we hold the mutex, so a structural claim is a dead one too */
-                if (cas_acquire(&s->owner, &o, mmf__token(ns))) {
-                    mmf__finish_dead_write(s);
-                    mmfi_release(s);
-                }
+            /* we hold the mutex, so a structural claim is a dead one too */
+            if (round > 2048 && round % 64 == 0 && ((o & MMF_OWNER_STRUCT) || !mmf__alive(ns, o))) {
+                if (mmf__take_over(ns, s, o, me)) mmfi_release(s);
                 continue;
             }
             if (mmf__deadline_passed(d)) return MMF_ETIMEDOUT;
@@ -131,9 +128,12 @@ static int wait_for_claims(mmf *ns, const mmf_deadline *d) {
 
 int mmf_lock(mmf *ns, double timeout) {
     if (!ns || !(timeout >= 0)) return MMF_EINVAL;
+    uint64_t me;
+    int rc = mmf__me(ns, &me); /* MMF_EPERM for a read-only handle */
+    if (rc) return rc;
     mmf_deadline d;
     mmf__deadline_in(&d, timeout);
-    int rc = mmf__mutex_lock(ns, &d);
+    rc = mmf__mutex_lock(ns, &d);
     if (rc) return rc;
     struct mmf_header *h = ns->hdr;
     if (mmf__holds_lock(ns)) {
@@ -141,10 +141,10 @@ int mmf_lock(mmf *ns, double timeout) {
         return MMF_OK;
     }
     store_relaxed(&h->lock_thread, (uint64_t)pthread_self()); /* published by the next store */
-    store_seq_cst(&h->lock_owner, mmf__token(ns));
+    store_seq_cst(&h->lock_owner, me);
     h->lock_depth = 1;
     MMF_CRASH_POINT("lock.held");
-    rc = wait_for_claims(ns, &d);
+    rc = wait_for_claims(ns, me, &d);
     if (rc) {
         store_seq_cst(&h->lock_owner, 0);
         store_relaxed(&h->lock_thread, 0);

@@ -54,7 +54,7 @@ static int plan(const mmf_options *opt, struct geometry *g) {
     while (cap < vars * 2) cap *= 2; /* entries at most half full: short probes */
     g->max_vars = (uint32_t)vars;
     g->cap = (uint32_t)cap;
-    g->slots_off = (MMF_HEADER_SIZE + cap * 8 + 4095) & ~4095ull;
+    g->slots_off = (MMF_INDEX_OFF + cap * 8 + 4095) & ~4095ull;
     uint64_t slots_end = g->slots_off + vars * MMF_SLOT_SIZE;
     if (size < slots_end + 4096) return MMF_EINVAL; /* no room for a heap */
     if (mmfa_plan(slots_end, size - slots_end, &g->heap)) return MMF_EINVAL;
@@ -62,7 +62,7 @@ static int plan(const mmf_options *opt, struct geometry *g) {
     return MMF_OK;
 }
 
-static void format(unsigned char *base, const struct geometry *g, const char *name) {
+static void format(unsigned char *base, const struct geometry *g, const mmf_options *opt) {
     struct mmf_header *h = (struct mmf_header *)base;
     /* a fresh file reads as zeros: every entry EMPTY, every slot free */
     h->magic = MMF_MAGIC;
@@ -70,14 +70,15 @@ static void format(unsigned char *base, const struct geometry *g, const char *na
     h->header_size = MMF_HEADER_SIZE;
     h->fingerprint = MMF_LAYOUT_FINGERPRINT;
     h->map_size = g->size;
-    h->index_off = MMF_HEADER_SIZE;
+    h->index_off = MMF_INDEX_OFF;
+    h->flags = opt->transient ? MMF_FLAG_TRANSIENT : 0;
     h->index_cap = g->cap;
     h->max_vars = g->max_vars;
     h->slots_off = g->slots_off;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-    strncpy(h->name, name, sizeof h->name - 1);
+    strncpy(h->name, opt->name, sizeof h->name - 1);
     h->heap = g->heap;
     mmfa_format(base, &h->heap);
     /* release: nobody can see the file before link(2) publishes it, but the
@@ -95,7 +96,7 @@ static int validate(const unsigned char *base, uint64_t file_size) {
     if (h->header_size != MMF_HEADER_SIZE || h->map_size != file_size) return MMF_ECORRUPT;
     if (load32_acquire(&h->ready) != 1) return MMF_ECORRUPT;
     uint64_t cap = h->index_cap, vars = h->max_vars;
-    if (h->index_off != MMF_HEADER_SIZE || cap < MIN_CAPACITY || cap > MAX_CAPACITY ||
+    if (h->index_off != MMF_INDEX_OFF || (h->flags & ~MMF_FLAG_TRANSIENT) || cap < MIN_CAPACITY || cap > MAX_CAPACITY ||
         (cap & (cap - 1)) || vars == 0 || vars > MMF_MAX_VARS || vars > cap)
         return MMF_ECORRUPT;
     uint64_t index_end = h->index_off + cap * 8;
@@ -117,8 +118,16 @@ static int validate(const unsigned char *base, uint64_t file_size) {
     return MMF_OK;
 }
 
+static void free_handle(mmf *ns) {
+    munmap(ns->self, 4096);
+    free(ns->path);
+    free(ns);
+}
+
+/* The handle over a validated mapping; registers a read-write one through fd,
+   which it keeps. On failure the caller still owns base and fd. */
 static int make_handle(const mmf_options *opt, const char *path, unsigned char *base,
-                       uint64_t size, mmf **out) {
+                       uint64_t size, int fd, const struct stat *st, mmf **out) {
     mmf *ns = calloc(1, sizeof *ns);
     char *p = ns ? strdup(path) : NULL;
     void *self = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -126,15 +135,16 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
         free(ns);
         free(p);
         if (self != MAP_FAILED) munmap(self, 4096);
-        return MMF_ENOSPC;
+        return MMF_ENOMEM;
     }
     ns->self = self;
-    ns->self->wipes = madvise(self, 4096, MADV_WIPEONFORK) == 0;
+    ns->wipes = madvise(self, 4096, MADV_WIPEONFORK) == 0;
     struct mmf_header *h = (struct mmf_header *)base;
     ns->base = base;
     ns->size = size;
     ns->hdr = h;
     ns->heap = &h->heap;
+    ns->regs = (struct mmf_reg *)(base + MMF_REGS_OFF);
     ns->max_vars = h->max_vars;
     ns->t.base = base;
     ns->t.entries = (mmf_a64 *)(base + h->index_off);
@@ -145,25 +155,110 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     ns->t.heap_hi = h->heap.arena_off + (h->heap.units << MMFA_UNIT_SHIFT);
     ns->autolock = opt->autolock;
     ns->debug = opt->debug;
+    ns->readonly = opt->readonly;
+    ns->transient = (h->flags & MMF_FLAG_TRANSIENT) != 0;
     ns->timeout = opt->timeout;
+    ns->spin = opt->spin;
+    ns->fd = fd;
+    ns->dev = st->st_dev;
+    ns->ino = st->st_ino;
     ns->path = p;
+    mmf__proc_self(&ns->proc);
+    uint64_t token;
+    int rc = opt->readonly ? MMF_OK : mmf__me(ns, &token);
+    if (rc) {
+        free_handle(ns);
+        return rc;
+    }
     *out = ns;
     return MMF_OK;
 }
 
+#define ATTACH_AGAIN 1 /* the path changed under us: open it again */
+
+/* Whether path still names the file st describes. */
+static bool same_file(const char *path, const struct stat *st) {
+    struct stat now;
+    return stat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+}
+
+/* A transient namespace that nobody is attached to any more is stale: it is
+   removed (read-write), and counts as absent. */
+static int check_stale(const unsigned char *base, int fd, const char *path, bool rw) {
+    const struct mmf_header *h = (const struct mmf_header *)base;
+    if (!(h->flags & MMF_FLAG_TRANSIENT)) return MMF_OK;
+    mmf_proc_id me;
+    mmf__proc_self(&me);
+    const struct mmf_reg *regs = (const struct mmf_reg *)(base + MMF_REGS_OFF);
+    if (mmf__anyone_registered(fd, regs, load32_acquire(&h->regs_used), &me)) return MMF_OK;
+    if (!rw) return MMF_ENOENT;
+    unlink(path); /* the lifecycle lock is held and path names this file */
+    return ATTACH_AGAIN;
+}
+
+/* Attaches through fd (taken over: kept by the handle, else closed).
+   ATTACH_AGAIN if the namespace went away meanwhile. */
 static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
     struct stat st;
-    if (fstat(fd, &st) == -1) return mmf__errno_code(errno);
-    if (!S_ISREG(st.st_mode)) return MMF_ECORRUPT;
-    if (st.st_uid != geteuid() && (st.st_mode & S_IWOTH)) return MMF_EPERM;
-    if (st.st_size < (off_t)MMF_HEADER_SIZE) return MMF_ECORRUPT;
-    uint64_t size = (uint64_t)st.st_size;
-    unsigned char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) return mmf__errno_code(errno);
-    int rc = validate(base, size);
-    if (!rc) rc = make_handle(opt, path, base, size, out);
-    if (rc) munmap(base, size);
+    bool rw = !opt->readonly, locked = false;
+    unsigned char *base = MAP_FAILED;
+    uint64_t size = 0;
+    int rc = MMF_OK;
+    if (fstat(fd, &st) == -1) {
+        rc = mmf__errno_code(errno);
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) rc = MMF_ECORRUPT;
+    else if (st.st_uid != geteuid() && (st.st_mode & S_IWOTH)) rc = MMF_EPERM;
+    else if (st.st_size < (off_t)MMF_INDEX_OFF) rc = MMF_ECORRUPT;
+    if (rc) goto fail;
+    /* opening and closing a transient namespace are ordered by this lock */
+    if (rw && (rc = mmf__lifecycle_lock(fd, opt->timeout))) goto fail;
+    locked = rw;
+    if (!same_file(path, &st)) {
+        rc = ATTACH_AGAIN; /* removed, or replaced, since we opened it */
+        goto fail;
+    }
+    size = (uint64_t)st.st_size;
+    base = mmap(NULL, size, PROT_READ | (rw ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        rc = mmf__errno_code(errno);
+        goto fail;
+    }
+    rc = validate(base, size);
+    if (!rc) rc = check_stale(base, fd, path, rw);
+    if (!rc) rc = make_handle(opt, path, base, size, fd, &st, out);
+    if (rc) goto fail;
+    if (locked) mmf__lifecycle_unlock(fd);
+    return MMF_OK;
+fail:
+    if (locked) mmf__lifecycle_unlock(fd);
+    if (base != MAP_FAILED) munmap(base, size);
+    close(fd);
     return rc;
+}
+
+/* Exclusive creation found path taken: whether it was a stale transient
+   namespace, now removed (or it went away by itself). */
+static bool removed_stale(const char *path, int flags, double timeout) {
+    int fd = open(path, flags);
+    if (fd < 0) return errno == ENOENT;
+    struct stat st;
+    bool removed = false;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & S_IWOTH) &&
+        st.st_size >= (off_t)MMF_INDEX_OFF && !mmf__lifecycle_lock(fd, timeout)) {
+        void *base = mmap(NULL, MMF_INDEX_OFF, PROT_READ, MAP_SHARED, fd, 0);
+        const struct mmf_header *h = base;
+        if (!same_file(path, &st))
+            removed = true;
+        else if (base != MAP_FAILED && h->magic == MMF_MAGIC &&
+                 h->fingerprint == MMF_LAYOUT_FINGERPRINT)
+            removed = check_stale(base, fd, path, true) == ATTACH_AGAIN;
+        if (base != MAP_FAILED) munmap(base, MMF_INDEX_OFF);
+        mmf__lifecycle_unlock(fd);
+    }
+    close(fd);
+    return removed;
 }
 
 static char *temp_name(const char *path) {
@@ -186,7 +281,7 @@ static int create(const mmf_options *opt, const char *path, mmf **out) {
     int rc = plan(opt, &g);
     if (rc) return rc;
     char *tmp = temp_name(path);
-    if (!tmp) return MMF_ENOSPC;
+    if (!tmp) return MMF_ENOMEM;
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         rc = mmf__errno_code(errno);
@@ -194,6 +289,8 @@ static int create(const mmf_options *opt, const char *path, mmf **out) {
         return rc;
     }
     unsigned char *base = MAP_FAILED;
+    mmf *ns = NULL;
+    struct stat st;
     if (fchmod(fd, opt->mode ? opt->mode : 0600) == -1 || ftruncate(fd, (off_t)g.size) == -1) goto os_error;
     /* reserve the memory now: ENOSPC here rather than SIGBUS on a later write */
     rc = posix_fallocate(fd, 0, (off_t)g.size);
@@ -202,22 +299,25 @@ static int create(const mmf_options *opt, const char *path, mmf **out) {
         goto os_error;
     }
     base = mmap(NULL, g.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) goto os_error;
+    if (base == MAP_FAILED || fstat(fd, &st) == -1) goto os_error;
     rc = mmf__mutex_init(&((struct mmf_header *)base)->mutex);
     if (rc) goto fail;
-    format(base, &g, opt->name);
+    format(base, &g, opt);
+    /* registered before anyone can see it: a transient namespace is never
+       found with nobody attached while its creator lives */
+    rc = make_handle(opt, path, base, g.size, fd, &st, &ns);
+    if (rc) goto fail;
     MMF_CRASH_POINT("create.before_link");
     if (link(tmp, path) == -1) goto os_error;
     if (opt->debug) fprintf(stderr, "mmf[%s]: created %s\n", opt->name, path);
     unlink(tmp);
     free(tmp);
-    close(fd);
-    rc = make_handle(opt, path, base, g.size, out);
-    if (rc) munmap(base, g.size);
-    return rc;
+    *out = ns;
+    return MMF_OK;
 os_error:
     rc = mmf__errno_code(errno);
 fail:
+    if (ns) free_handle(ns);
     if (base != MAP_FAILED) munmap(base, g.size);
     close(fd);
     unlink(tmp);
@@ -240,6 +340,10 @@ static int check_options(const mmf_options *opt) {
     if (!(opt->timeout >= 0) || !isfinite(opt->timeout)) return MMF_EINVAL;
     if (opt->mode & ~07777u) return MMF_EINVAL;
     if (opt->reuse && opt->exclusive) return MMF_EINVAL;
+    if (opt->readonly && opt->exclusive) return MMF_EINVAL; /* read-only never creates */
+    if (!(opt->spin >= 0) || !isfinite(opt->spin)) return MMF_EINVAL;
+    uint64_t size = opt->size ? opt->size : MMF_DEFAULT_SIZE;
+    if (opt->max_size && opt->max_size < size) return MMF_EINVAL;
     return MMF_OK;
 }
 
@@ -248,22 +352,25 @@ int mmf_open(const mmf_options *opt, mmf **out) {
     int rc = check_options(opt);
     if (rc) return rc;
     char *path = namespace_path(opt->name, opt->path);
-    if (!path) return MMF_ENOSPC;
+    if (!path) return MMF_ENOMEM;
     /* open, else create; a lost creation race attaches to the winner's */
+    int flags = (opt->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (opt->path ? 0 : O_NOFOLLOW);
     for (int attempt = 0; attempt < 64; attempt++) {
         if (!opt->exclusive) {
-            /* in the shared /dev/shm, anyone may plant a symlink */
-            int fd = open(path, O_RDWR | O_CLOEXEC | (opt->path ? 0 : O_NOFOLLOW));
+            /* in the shared /dev/shm, anyone may plant a symlink: O_NOFOLLOW */
+            int fd = open(path, flags);
             if (fd >= 0) {
                 rc = attach(fd, opt, path, out);
-                close(fd);
+                if (rc == ATTACH_AGAIN) continue;
                 break;
             }
             rc = mmf__errno_code(errno);
-            if (rc != MMF_ENOENT || opt->reuse) break;
+            if (rc != MMF_ENOENT || opt->reuse || opt->readonly) break;
         }
         rc = create(opt, path, out);
-        if (rc != MMF_EEXIST || opt->exclusive) break;
+        /* exclusive: only a stale transient namespace may stand in the way */
+        if (rc != MMF_EEXIST || (opt->exclusive && !removed_stale(path, flags, opt->timeout)))
+            break;
     }
     free(path);
     if (!rc && (*out)->debug)
@@ -272,13 +379,29 @@ int mmf_open(const mmf_options *opt, mmf **out) {
     return rc;
 }
 
+/* The last process to close a transient namespace removes it. */
+static void remove_if_last(mmf *ns) {
+    if (mmf__lifecycle_lock(ns->fd, ns->timeout)) return; /* the next opener will */
+    if (mmf__unregister(ns)) {
+        struct stat st = {.st_dev = (dev_t)ns->dev, .st_ino = (ino_t)ns->ino};
+        if (!mmf__anyone_registered(ns->fd, ns->regs, load32_acquire(&ns->hdr->regs_used),
+                                    &ns->proc) &&
+            same_file(ns->path, &st)) {
+            unlink(ns->path);
+            MMF_DEBUG(ns, "removed %s: the last process attached closed it", ns->path);
+        }
+    }
+    mmf__lifecycle_unlock(ns->fd);
+}
+
 int mmf_close(mmf *ns) {
     if (!ns) return MMF_EINVAL;
-    while (mmf__holds_lock(ns)) mmf_unlock(ns);
+    if (!ns->readonly)
+        while (mmf__holds_lock(ns)) mmf_unlock(ns);
+    if (ns->transient && !ns->readonly) remove_if_last(ns);
     munmap(ns->base, ns->size);
-    munmap(ns->self, 4096);
-    free(ns->path);
-    free(ns);
+    close(ns->fd); /* drops this process's registration, if it had one */
+    free_handle(ns);
     return MMF_OK;
 }
 
@@ -286,7 +409,7 @@ int mmf_unlink(const char *name, const char *path) {
     if (!path && mmf__check_name(name)) return MMF_EINVAL;
     if (path && path[0] == '\0') return MMF_EINVAL;
     char *p = namespace_path(name, path);
-    if (!p) return MMF_ENOSPC;
+    if (!p) return MMF_ENOMEM;
     int rc = unlink(p) == -1 ? mmf__errno_code(errno) : MMF_OK;
     free(p);
     return rc;

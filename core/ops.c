@@ -90,7 +90,7 @@ static int prepare(mmf *ns, struct mmf_slot *s, struct write_op *op) {
     return MMF_OK;
 }
 
-static int write_inplace(mmf *ns, const struct mmfi_key *k, struct write_op *op) {
+static int write_inplace(mmf *ns, uint64_t me, const struct mmfi_key *k, struct write_op *op) {
     MMF_READ_STALL(st, ns);
     mmfi_hit hit;
     int rc = mmfi_get(&ns->t, k, NULL, 0, &hit, &st);
@@ -98,7 +98,7 @@ static int write_inplace(mmf *ns, const struct mmfi_key *k, struct write_op *op)
     if (rc == MMFI_ESTALL) return st_ctx.err;
     if (rc < 0) return MMF_ECORRUPT;
     struct mmf_slot *s = &ns->t.slots[hit.slot];
-    rc = mmf__claim(ns, s, mmf__token(ns));
+    rc = mmf__claim(ns, s, me);
     if (rc) return rc;
     MMF_CRASH_POINT("inplace.claimed");
     /* seq_cst: after our seq_cst claim (Dekker with mmf_lock, see lock.c) */
@@ -193,7 +193,8 @@ static int replace_value(mmf *ns, uint64_t idx, const struct mmfi_key *k,
     return MMF_OK;
 }
 
-static int insert(mmf *ns, uint64_t pos, const struct mmfi_key *k, const struct write_op *op) {
+static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
+                  const struct write_op *op) {
     struct mmf_header *hd = ns->hdr;
     uint64_t idx, ko = 0, b[2] = {0, 0};
     unsigned order = MMF_ORDER_NONE, korder = mmfi_key_order(k->len);
@@ -207,9 +208,7 @@ static int insert(mmf *ns, uint64_t pos, const struct mmfi_key *k, const struct 
         else words_store((mmf_a64 *)(ns->base + ko), k->bytes, k->len);
     }
     if (!rc) rc = alloc_value(ns, op->val, op->len, b, &order);
-    if (!rc) {
-        rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT);
-    }
+    if (!rc) rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
     if (rc) { /* give back what was taken: nothing changed */
         if (order < MMFA_ORDERS) free_blocks(ns, b, (unsigned[]){order, order}, 2);
         if (ko) mmfa_free(ns->base, ns->heap, ko, korder);
@@ -231,7 +230,7 @@ static int insert(mmf *ns, uint64_t pos, const struct mmfi_key *k, const struct 
     return MMF_OK;
 }
 
-static int write_locked(mmf *ns, const struct mmfi_key *k, struct write_op *op) {
+static int write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct write_op *op) {
     mmf_deadline d;
     mmf__deadline_in(&d, ns->timeout);
     int rc = mmf__mutex_lock(ns, &d);
@@ -243,7 +242,7 @@ static int write_locked(mmf *ns, const struct mmfi_key *k, struct write_op *op) 
         rc = MMF_ECORRUPT;
     } else if (present) {
         struct mmf_slot *s = &ns->t.slots[idx];
-        rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT);
+        rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
         if (!rc) {
             rc = prepare(ns, s, op);
             if (!rc && mmfi_fits(&ns->t, s, op->len))
@@ -263,7 +262,7 @@ static int write_locked(mmf *ns, const struct mmfi_key *k, struct write_op *op) 
             op->val = &op->sum;
             op->len = sizeof op->sum;
         }
-        rc = insert(ns, pos, k, op);
+        rc = insert(ns, me, pos, k, op);
     }
     mmf__mutex_unlock(ns);
     return rc;
@@ -273,11 +272,14 @@ static int write_op(mmf *ns, const char *key, struct write_op *op) {
     size_t klen;
     if (!ns || mmf__check_key(key, &klen)) return MMF_EINVAL;
     if ((!op->val && op->len) || op->len > MMF_VALUE_MAX) return MMF_EINVAL;
+    uint64_t me;
+    int rc = mmf__me(ns, &me); /* MMF_EPERM for a read-only handle */
+    if (rc) return rc;
     if (!ns->autolock && !mmf__holds_lock(ns)) return MMF_ENOLOCK;
     struct mmfi_key k;
     mmfi_key_init(&k, key, klen);
-    int rc = write_inplace(ns, &k, op);
-    if (rc == FALLBACK) rc = write_locked(ns, &k, op);
+    rc = write_inplace(ns, me, &k, op);
+    if (rc == FALLBACK) rc = write_locked(ns, me, &k, op);
     return rc;
 }
 
@@ -312,12 +314,15 @@ int mmf_add_i64(mmf *ns, const char *key, int64_t delta, int64_t *result) {
 int mmf_delete(mmf *ns, const char *key) {
     size_t klen;
     if (!ns || mmf__check_key(key, &klen)) return MMF_EINVAL;
+    uint64_t me;
+    int rc = mmf__me(ns, &me); /* MMF_EPERM for a read-only handle */
+    if (rc) return rc;
     if (!ns->autolock && !mmf__holds_lock(ns)) return MMF_ENOLOCK;
     struct mmfi_key k;
     mmfi_key_init(&k, key, klen);
     mmf_deadline d;
     mmf__deadline_in(&d, ns->timeout);
-    int rc = mmf__mutex_lock(ns, &d);
+    rc = mmf__mutex_lock(ns, &d);
     if (rc) return rc;
     uint64_t pos, idx = 0, blocks[3];
     unsigned orders[3];
@@ -327,7 +332,7 @@ int mmf_delete(mmf *ns, const char *key) {
     if (rc == MMFI_ECORRUPT) rc = MMF_ECORRUPT;
     else if (!present) rc = MMF_ENOTFOUND;
     else if ((n = mmfi_slot_blocks(&ns->t, s, blocks, orders)) < 0) rc = MMF_ECORRUPT;
-    else rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT);
+    else rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
     if (!rc) {
         struct mmf_header *hd = ns->hdr;
         struct mmf_slot_image img;

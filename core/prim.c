@@ -55,9 +55,10 @@ int mmf__errno_code(int e) {
     case EEXIST:
         return MMF_EEXIST;
     case ENOSPC:
-    case ENOMEM:
     case EFBIG:
         return MMF_ENOSPC;
+    case ENOMEM:
+        return MMF_ENOMEM;
     case ENAMETOOLONG:
         return MMF_EINVAL;
     default:
@@ -80,39 +81,81 @@ void mmf__futex_wake_all(mmf_a32 *word) {
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-/* Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
-static bool start_time(int pid, uint64_t *out) {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+int mmf__ofd_trylock(int fd, uint64_t byte, bool exclusive) {
+    struct flock fl = {.l_type = exclusive ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET,
+                       .l_start = (off_t)byte, .l_len = 1};
+    if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return 0;
+    if (errno == EAGAIN || errno == EACCES) return 1;
+    return mmf__errno_code(errno);
+}
+
+int mmf__ofd_unlock(int fd, uint64_t byte) {
+    struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = (off_t)byte, .l_len = 1};
+    return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : mmf__errno_code(errno);
+}
+
+int mmf__ofd_held(int fd, uint64_t byte) {
+    /* a write lock conflicts with any lock another description holds */
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)byte, .l_len = 1};
+    if (fcntl(fd, F_OFD_GETLK, &fl) == -1) return mmf__errno_code(errno);
+    return fl.l_type != F_UNLCK;
+}
+
+/* Fields 1 (pid) and 22 (start time, clock ticks since boot) of
+   /proc/PID/stat; field 2, the command, may hold spaces and parentheses, so
+   the fields after it are counted from its last ')'. */
+static bool proc_stat(const char *path, uint64_t *pid, uint64_t *start) {
+    char buf[1024];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0) return false;
     buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    char *p = strrchr(buf, ')');
     if (!p) return false;
+    *pid = strtoull(buf, NULL, 10);
     p++;
-    for (int field = 2; field < 22 && p; field++) p = strchr(p + 1, ' ');
-    if (!p) return false;
-    *out = strtoull(p + 1, NULL, 10);
-    return true;
+    for (int field = 3; field <= 22; field++) { /* p is at the space before field */
+        if (*p != ' ') return false;
+        if (field == 22) break;
+        p = strchr(p + 1, ' ');
+        if (!p) return false;
+    }
+    char *end;
+    *start = strtoull(p + 1, &end, 10);
+    return end != p + 1;
 }
 
-uint64_t mmf__process_token(void) {
-    int pid = getpid();
-    uint64_t st = 0;
-    start_time(pid, &st);
-    return ((uint64_t)pid & 0x7fffffffu) | ((st & 0xffffffffu) << 32);
+static uint32_t pid_namespace(void) {
+    char link[64];
+    ssize_t n = readlink("/proc/self/ns/pid", link, sizeof link - 1);
+    if (n <= 0) return 0;
+    link[n] = '\0';
+    unsigned long long ino = 0;
+    return sscanf(link, "pid:[%llu]", &ino) == 1 ? (uint32_t)ino : 0;
 }
 
-bool mmf__token_alive(uint64_t token) {
-    int pid = OWNER_PID(token);
-    if (pid <= 0) return false;
-    if (kill(pid, 0) == -1 && errno == ESRCH) return false;
-    uint64_t st;
-    if (!start_time(pid, &st)) return kill(pid, 0) == 0 || errno != ESRCH;
-    return (st & 0xffffffffu) == (token >> 32); /* else the pid was reused */
+void mmf__proc_self(mmf_proc_id *me) {
+    uint64_t pid = 0, start = 0;
+    me->pid = (uint32_t)getpid();
+    me->pidns = pid_namespace();
+    /* a /proc of another PID namespace than ours would name other processes */
+    bool ours = proc_stat("/proc/self/stat", &pid, &start) && pid == me->pid;
+    me->start = ours ? (uint32_t)start : 0;
+    if (!ours) me->pidns = 0;
+}
+
+int mmf__proc_gone(const mmf_proc_id *who, const mmf_proc_id *me) {
+    if (!who->pid || !who->pidns || who->pidns != me->pidns) return 0;
+    /* our PID namespace is its: a pid that is free here is free */
+    if (kill((pid_t)who->pid, 0) == -1 && errno == ESRCH) return 1;
+    if (!who->start || !me->start) return 0;
+    char path[64];
+    uint64_t pid, start;
+    snprintf(path, sizeof path, "/proc/%u/stat", who->pid);
+    if (!proc_stat(path, &pid, &start) || pid != who->pid) return 0;
+    return (uint32_t)start != who->start; /* the pid was reused */
 }
 
 void mmf__backoff(uint64_t round) {

@@ -1,6 +1,6 @@
 /*
  * The operating-system calls mmf makes, behind one small interface: clocks and
- * deadlines, futexes, process identity and liveness. Everything returns int or
+ * deadlines, futexes, file locks, process identity. Everything returns int or
  * a plain value; errno is kept for MMF_ESYS.
  */
 #ifndef MMF_CORE_PRIM_H
@@ -30,11 +30,25 @@ int mmf__errno_code(int e);
 int mmf__futex_wait(mmf_a32 *word, uint32_t expected, const mmf_deadline *d);
 void mmf__futex_wake_all(mmf_a32 *word);
 
-/* This process's claim token: pid | low 32 bits of its start time << 32. */
-uint64_t mmf__process_token(void);
+/* Open-file-description locks on one byte of a file (registrations). */
+/* Takes a lock without waiting: 0, 1 if another description holds one, or an MMF_E* code. */
+int mmf__ofd_trylock(int fd, uint64_t byte, bool exclusive);
+int mmf__ofd_unlock(int fd, uint64_t byte);
+/* 1 if a description other than fd's holds a lock on the byte, 0 if none
+   does, or an MMF_E* code. */
+int mmf__ofd_held(int fd, uint64_t byte);
 
-/* Whether the process a token names still runs (a reused pid is not it). */
-bool mmf__token_alive(uint64_t token);
+/* Who a process is, as its registration records it. */
+typedef struct mmf_proc_id {
+    uint32_t pid;
+    uint32_t start; /* low 32 bits of its start time in clock ticks; 0 = unknown */
+    uint32_t pidns; /* inode of its PID namespace; 0 = unknown */
+} mmf_proc_id;
+void mmf__proc_self(mmf_proc_id *me);
+/* 1 only if the process who names is certainly gone: it lived in our PID
+   namespace and its pid is free now or belongs to a process started at
+   another time. 0 when alive or when it cannot be told. */
+int mmf__proc_gone(const mmf_proc_id *who, const mmf_proc_id *me);
 
 /* Backs off politely: pause, then yield the CPU. */
 void mmf__backoff(uint64_t round);

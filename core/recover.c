@@ -24,7 +24,8 @@
 __attribute__((cold)) int mmf__recover(mmf *ns) {
     struct mmf_header *h = ns->hdr;
     const struct mmfi_table *t = &ns->t;
-    uint64_t me = mmf__token(ns);
+    uint64_t me;
+    if (mmf__me(ns, &me)) return MMF_EPERM;
 
     /* acquire: pairs with the dead writer's release of READY */
     if (load_acquire(&h->intent.state) == MMF_INTENT_READY) {
@@ -47,13 +48,8 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
         uint64_t o = load_acquire(&s->owner);
         /* a structural claim is ours to clear: we hold the mutex its owner
            needed, so its owner is dead */
-        if (o && ((o & MMF_OWNER_STRUCT) || !mmf__token_alive(o)) &&
-            cas_acquire(&s->owner, &o, me)) {
-            mmf__finish_dead_write(s);
+        if (o && ((o & MMF_OWNER_STRUCT) || !mmf__alive(ns, o)) && mmf__take_over(ns, s, o, me))
             mmfi_release(s);
-            MMF_DEBUG(ns, "cleared slot %llu claimed by dead process %d", (unsigned long long)i,
-                      OWNER_PID(o));
-        }
         uint64_t g = load_relaxed(&s->gen);
         if (g > max_gen) max_gen = g;
     }

@@ -1,25 +1,53 @@
 /*
- * mmf_wait: sleep on a futex until a variable's version changes.
+ * mmf_wait: until a variable's version differs from the caller's.
  *
+ * First it polls for up to the handle's `spin` seconds (a waiter that must
+ * react within a microsecond pays a core for it); then it sleeps on a futex.
  * A present variable: sleep on the low 32 bits of its slot's gen, which
- * every write to the slot changes (update, delete, reuse). A missing one:
- * sleep on the header's struct_seq, which every insert and delete changes.
- * Lost wake-ups are ruled out by a Dekker pair in seq_cst:
- *     waiter: waiters++ ; load word ; futex_wait(word, seen)
- *     writer: store word ; load waiters ; wake if any
- * Either the writer sees the waiter and wakes it, or the waiter's load (or
- * the kernel's compare in futex_wait) sees the new word. Each wake-up looks
- * the variable up again, so a wake for another key just sleeps again.
+ * every write to the slot changes (update, delete, reuse, and the repair of
+ * a dead writer's). A missing one: sleep on the header's struct_seq, which
+ * every insert and delete changes. Lost wake-ups are ruled out by a Dekker
+ * pair in seq_cst:
+ *     waiter: waiters := 1 ; load word ; futex_wait(word, seen)
+ *     writer: store word   ; load waiters ; if set: clear it, wake all
+ * Either the writer sees the flag and wakes, or the waiter's load (or the
+ * kernel's compare in futex_wait) sees the new word.
+ *
+ * A writer can die after its value became readable and before it woke
+ * anyone; nobody may be left to wake the waiter then. So a sleep lasts at
+ * most SLICE, after which the waiter looks again: its lookup finds the new
+ * version, or meets the dead writer's slot and repairs it (claim.c), which
+ * ends the gen. Looking is a few hundred nanoseconds five times a second.
+ *
+ * A read-only handle cannot raise the waiters flag (it never writes), so no
+ * writer wakes it: it polls, with sleeps that grow to READONLY_POLL_MAX. A
+ * read through a dead writer's slot reports the version repair will give
+ * (gen + 1) while gen stays odd: the wait then sleeps on the odd gen itself.
  */
 #include "internal.h"
+
+#define SLICE 0.2
+#define READONLY_POLL_FIRST 50e-6
+#define READONLY_POLL_MAX 5e-3
+
+/* The sooner of d and seconds from now. */
+static void slice_of(const mmf_deadline *d, double seconds, mmf_deadline *out) {
+    mmf__deadline_in(out, seconds);
+    if (!d->forever && (d->at.tv_sec < out->at.tv_sec ||
+                        (d->at.tv_sec == out->at.tv_sec && d->at.tv_nsec < out->at.tv_nsec)))
+        *out = *d;
+}
 
 int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
     size_t klen;
     if (!ns || mmf__check_key(key, &klen) || !(timeout >= 0)) return MMF_EINVAL;
     struct mmfi_key k;
     mmfi_key_init(&k, key, klen);
-    mmf_deadline d;
+    mmf_deadline d, spin;
     mmf__deadline_in(&d, timeout);
+    bool spinning = ns->spin > 0;
+    if (spinning) mmf__deadline_in(&spin, ns->spin);
+    double poll = READONLY_POLL_FIRST;
     struct mmf_header *hd = ns->hdr;
     for (;;) {
         MMF_READ_STALL(st, ns);
@@ -29,27 +57,36 @@ int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
         int rc = mmfi_get(&ns->t, &k, NULL, 0, &hit, &st);
         if (rc == MMFI_ESTALL) return st_ctx.err;
         if (rc < 0) return MMF_ECORRUPT;
-        uint64_t now = rc == MMFI_MISSING ? 0 : hit.version;
-        if (now != version) return MMF_OK;
+        if ((rc == MMFI_MISSING ? 0 : hit.version) != version) return MMF_OK;
+        if (mmf__deadline_passed(&d)) return MMF_ETIMEDOUT;
+        if (spinning && !mmf__deadline_passed(&spin)) {
+            cpu_relax();
+            continue;
+        }
+        spinning = false;
+        mmf_a32 *word, *flag;
+        uint32_t seen;
         if (rc == MMFI_MISSING) {
-            fetch_add32_seq_cst(&hd->struct_waiters, 1);
-            if (load32_seq_cst(&hd->struct_seq) == seq) rc = mmf__futex_wait(&hd->struct_seq, seq, &d);
-            else rc = 0;
-            fetch_sub32_seq_cst(&hd->struct_waiters, 1);
+            word = &hd->struct_seq;
+            flag = &hd->struct_waiters;
+            seen = seq;
         } else {
             struct mmf_slot *s = &ns->t.slots[hit.slot];
-            fetch_add32_seq_cst(&s->waiters, 1);
             uint64_t g = load_seq_cst(&s->gen);
-            if (g == hit.version) rc = mmf__futex_wait((mmf_a32 *)&s->gen, (uint32_t)g, &d);
-            else rc = 0;
-            fetch_sub32_seq_cst(&s->waiters, 1);
+            /* the copy's gen, or the odd gen a read-through reported past */
+            if (g != hit.version && !((g & 1) && g + 1 == hit.version)) continue;
+            word = (mmf_a32 *)&s->gen;
+            flag = &s->waiters;
+            seen = (uint32_t)g;
         }
-        if (rc == MMF_ETIMEDOUT) return MMF_ETIMEDOUT;
-        if (mmf__deadline_passed(&d)) {
-            /* one last look: a change that raced the timeout counts */
-            rc = mmfi_get(&ns->t, &k, NULL, 0, &hit, &st);
-            uint64_t last = rc == MMFI_FOUND || rc == MMFI_SMALL ? hit.version : 0;
-            return last != version ? MMF_OK : MMF_ETIMEDOUT;
+        mmf_deadline until;
+        if (ns->readonly) {
+            slice_of(&d, poll, &until);
+            poll = poll * 2 < READONLY_POLL_MAX ? poll * 2 : READONLY_POLL_MAX;
+        } else {
+            slice_of(&d, SLICE, &until);
+            store32_seq_cst(flag, 1); /* see the file comment */
         }
+        if (load32_seq_cst(word) == seen) mmf__futex_wait(word, seen, &until);
     }
 }

@@ -239,8 +239,16 @@ typedef struct mmf_stats {
     uint64_t claim_takeovers; /* slot claims taken from a writer that had died */
 } mmf_stats;
 
-/* Sizes and counters, read without locking (a snapshot, not a transaction). */
+/* Sizes and counters, read without locking (a snapshot, not a transaction).
+   attached comes from the registrations (mmf_attached). */
 int mmf_stat(mmf *ns, mmf_stats *st);
+
+/* The processes that have the namespace open read-write now, one each (a
+   process with two handles counts once): their number in *count, and the
+   pid each recorded when it attached in pids[0 .. min(count, cap)) (pids may
+   be NULL when cap is 0). A process that died stops counting at once, reaped
+   or not. Read-only handles are not registered and do not count. */
+int mmf_attached(mmf *ns, int32_t *pids, size_t cap, size_t *count);
 
 /* Walks index and heap under the namespace lock: every slot's offsets in
    bounds, every block either free or owned by exactly one variable, free lists

@@ -80,7 +80,9 @@ static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, const struc
             if (rc != MMFI_STALL_READ_THROUGH) continue;
             through = 1;
         }
-        uint64_t vs = load_relaxed(&s->vstate);
+        /* acquire: a read through a dead writer's odd gen copies the buffer its
+           release store of vstate named, whole */
+        uint64_t vs = load_acquire(&s->vstate);
         int eq = key_equal(t, s, vs, k);
         if (eq <= 0) {
             if (seq_read_retry(&s->gen, g)) continue;
@@ -144,7 +146,9 @@ int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *b
             if (rc != MMFI_STALL_READ_THROUGH) continue;
             through = 1;
         }
-        uint64_t vs = load_relaxed(&s->vstate);
+        /* acquire: a read through a dead writer's odd gen copies the buffer its
+           release store of vstate named, whole */
+        uint64_t vs = load_acquire(&s->vstate);
         unsigned klen = VS_KLEN(vs);
         const mmf_a64 *kw = key_words(t, s, klen);
         size_t len = VS_LEN(vs);

@@ -3,7 +3,7 @@
  * of a slot; nothing else touches a slot's gen.
  *
  * Writer (holding the slot's claim, so it is the only writer):
- *     odd = seq_write_begin(&gen, min);   gen := odd      (relaxed)
+ *     odd = seq_write_begin(&gen, min);   gen := odd      (release)
  *                                         release fence
  *     ... relaxed atomic stores to the slot and its blocks ...
  *     seq_write_end(&gen, odd);           gen := odd + 1  (release, seq_cst)
@@ -45,7 +45,9 @@ MMF_INLINE uint64_t seq_write_begin(mmf_a64 *gen, uint64_t min_odd) {
     /* an odd gen here was left by a dead writer: this write completes it */
     uint64_t odd = load_relaxed(gen) | 1u;
     if (odd < (min_odd | 1u)) odd = min_odd | 1u;
-    store_relaxed(gen, odd);
+    /* release: a reader that sees the odd gen also sees the claim taken
+       before it, so "no owner" never passes for "owner dead" */
+    store_release(gen, odd);
     fence_release(); /* the odd gen is visible before any data store below */
     return odd;
 }
