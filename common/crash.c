@@ -14,5 +14,8 @@ void mmf__crash_point(const char *name) {
     /* a test-build-only counter: the N-th time this process gets here */
     static atomic_long hits;
     long want = at[n] == '@' ? atol(at + n + 1) : 1;
-    if (atomic_fetch_add(&hits, 1) + 1 == want) raise(SIGKILL);
+    if (atomic_fetch_add(&hits, 1) + 1 != want) return;
+    /* MMF_CRASH_STOP=1: stop instead, a writer alive but stalled mid-write */
+    const char *stop = getenv("MMF_CRASH_STOP");
+    raise(stop && *stop == '1' ? SIGSTOP : SIGKILL);
 }

@@ -38,7 +38,7 @@ struct mmf {
     double timeout, spin;
     struct mmf_self *self;
     mmf_proc_id proc; /* the opener's PID namespace, for mmf__proc_gone */
-    int fd;           /* the namespace file: registration locks live on it */
+    int fd;           /* the namespace file, not the mapped description: its locks */
     uint64_t dev, ino;
     char *path;
 };
@@ -53,6 +53,9 @@ struct mmf {
     } while (0)
 
 /* registry.c */
+/* A new open file description of the file fd names (which must still be
+   dev/ino), or -1 with errno. */
+int mmf__reopen(int fd, const char *path, uint64_t dev, uint64_t ino, int flags);
 int mmf__me_slow(mmf *ns, uint64_t *token);
 /* This process's token for the handle, registering after a fork.
    MMF_EPERM on a read-only handle. */

@@ -124,10 +124,14 @@ static void free_handle(mmf *ns) {
     free(ns);
 }
 
-/* The handle over a validated mapping; registers a read-write one through fd,
-   which it keeps. On failure the caller still owns base and fd. */
+/* The handle over a validated mapping (of fd, which the caller keeps). A
+   read-write one registers, through a description of its own: one that is
+   mapped stays open in every child the mapping is inherited by. On failure
+   the caller still owns base. */
 static int make_handle(const mmf_options *opt, const char *path, unsigned char *base,
                        uint64_t size, int fd, const struct stat *st, mmf **out) {
+    int own = mmf__reopen(fd, path, st->st_dev, st->st_ino, opt->readonly ? O_RDONLY : O_RDWR);
+    if (own < 0) return mmf__errno_code(errno);
     mmf *ns = calloc(1, sizeof *ns);
     char *p = ns ? strdup(path) : NULL;
     void *self = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -135,6 +139,7 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
         free(ns);
         free(p);
         if (self != MAP_FAILED) munmap(self, 4096);
+        close(own);
         return MMF_ENOMEM;
     }
     ns->self = self;
@@ -159,7 +164,7 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     ns->transient = (h->flags & MMF_FLAG_TRANSIENT) != 0;
     ns->timeout = opt->timeout;
     ns->spin = opt->spin;
-    ns->fd = fd;
+    ns->fd = own;
     ns->dev = st->st_dev;
     ns->ino = st->st_ino;
     ns->path = p;
@@ -167,6 +172,7 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     uint64_t token;
     int rc = opt->readonly ? MMF_OK : mmf__me(ns, &token);
     if (rc) {
+        close(own);
         free_handle(ns);
         return rc;
     }
@@ -196,8 +202,8 @@ static int check_stale(const unsigned char *base, int fd, const char *path, bool
     return ATTACH_AGAIN;
 }
 
-/* Attaches through fd (taken over: kept by the handle, else closed).
-   ATTACH_AGAIN if the namespace went away meanwhile. */
+/* Attaches through fd, which it closes. ATTACH_AGAIN if the namespace went
+   away meanwhile. */
 static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
     struct stat st;
     bool rw = !opt->readonly, locked = false;
@@ -230,6 +236,7 @@ static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
     if (!rc) rc = make_handle(opt, path, base, size, fd, &st, out);
     if (rc) goto fail;
     if (locked) mmf__lifecycle_unlock(fd);
+    close(fd); /* the mapping keeps the file */
     return MMF_OK;
 fail:
     if (locked) mmf__lifecycle_unlock(fd);
@@ -312,12 +319,16 @@ static int create(const mmf_options *opt, const char *path, mmf **out) {
     if (opt->debug) fprintf(stderr, "mmf[%s]: created %s\n", opt->name, path);
     unlink(tmp);
     free(tmp);
+    close(fd);
     *out = ns;
     return MMF_OK;
 os_error:
     rc = mmf__errno_code(errno);
 fail:
-    if (ns) free_handle(ns);
+    if (ns) {
+        close(ns->fd);
+        free_handle(ns);
+    }
     if (base != MAP_FAILED) munmap(base, g.size);
     close(fd);
     unlink(tmp);

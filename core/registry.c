@@ -21,6 +21,11 @@
  * where that pid means something (our PID namespace): a pid that is free, or
  * that belongs to a process started at another time, is dead.
  *
+ * The registration lock is taken through a descriptor of its own, never the
+ * one the namespace was mapped through: a mapping holds its open file
+ * description, so a forked child that inherits the mapping would keep the
+ * lock (and its parent "alive") for as long as the child lives.
+ *
  * A forked child must not keep speaking with its parent's token: the page
  * that holds the token is MADV_WIPEONFORK, so the child sees 0 and registers
  * anew, through a descriptor of its own (reopened from /proc/self/fd) that
@@ -41,20 +46,19 @@ static bool current(const mmf *ns, const struct mmf_self *me) {
     return ns->wipes || load32_relaxed(&me->pid) == (uint32_t)getpid();
 }
 
-/* A new open file description of the namespace file, for a forked child. */
-static int reopen(const mmf *ns) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", ns->fd);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) fd = open(ns->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return -1;
+int mmf__reopen(int fd, const char *path, uint64_t dev, uint64_t ino, int flags) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    int nfd = open(proc, flags | O_CLOEXEC);
+    if (nfd < 0) nfd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
+    if (nfd < 0) return -1;
     struct stat st;
-    if (fstat(fd, &st) == -1 || st.st_dev != ns->dev || st.st_ino != ns->ino) {
-        close(fd); /* the path names another namespace by now */
+    if (fstat(nfd, &st) == -1 || st.st_dev != dev || st.st_ino != ino) {
+        close(nfd); /* the path names another namespace by now */
         errno = ENOENT;
         return -1;
     }
-    return fd;
+    return nfd;
 }
 
 static int take_entry(int fd, uint32_t *idx) {
@@ -99,7 +103,7 @@ static int register_slow(mmf *ns, uint64_t *out) {
     }
     int fd = ns->fd;
     /* registered before, in the process we were forked from */
-    if (ns->registered && (fd = reopen(ns)) < 0) {
+    if (ns->registered && (fd = mmf__reopen(ns->fd, ns->path, ns->dev, ns->ino, O_RDWR)) < 0) {
         rc = mmf__errno_code(errno);
         goto done;
     }

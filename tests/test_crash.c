@@ -4,11 +4,14 @@
  * the dead process left), every other variable keeps its value, the
  * interrupted one holds exactly its old or its new value, no block or slot
  * leaked, and the namespace takes writes again.
+ *
+ * The same suite meets the peers that are not simply dead (crash_peers.c)
+ * and waiters whose publisher dies (crash_waiters.c).
  */
 #include <glob.h>
 #include <signal.h>
 
-#include "testutil.h"
+#include "crash_common.h"
 
 enum op { INSERT, DELETE, GROW, SHRINK, INPLACE_INLINE, INPLACE_BLOCK, ADD, LOCK };
 enum expect { OLD, NEW };
@@ -262,6 +265,18 @@ int main(void) {
     static const test_case tests[] = {
         {"kill -9 at every crash point", test_every_crash_point},
         {"a creator killed before publishing leaves no namespace", test_creator_killed_before_publishing},
+        {"live writers of 16 MiB that change their memory are never taken over",
+         test_live_writers_are_never_taken_over},
+        {"a lock holder sees nothing change beside live writers",
+         test_lock_holder_sees_no_change_from_live_writers},
+        {"a writer stopped mid-write is waited for, then taken over once killed",
+         test_stopped_writer_is_waited_for},
+        {"the same with the writer in another PID namespace",
+         test_stopped_writer_in_another_pid_namespace},
+        {"a writer killed and left a zombie is taken over without reaping it", test_zombie_writer},
+        {"a forked child keeps no dead parent alive", test_forked_child_keeps_no_parent_alive},
+        {"a waiter asleep when its publisher dies wakes up", test_dead_publisher_wakes_waiters},
+        {"a wait on a read-through version sleeps", test_wait_after_read_through_sleeps},
         {NULL, NULL}};
     return run_suite("crash points", tests);
 }
