@@ -120,7 +120,7 @@ static int write_inplace(mmf *ns, const struct mmfi_key *k, struct write_op *op)
 
 static void free_blocks(mmf *ns, const uint64_t *off, const unsigned *order, int n) {
     for (int i = 0; i < n; i++)
-        if (off[i] && mmfa_free(ns->base, ns->heap, off[i], order[i]))
+        if (off[i] && mmfa_free(&ns->heap, off[i], order[i]))
             MMF_DEBUG(ns, "heap: block %llu was not allocated; run mmf_check",
                       (unsigned long long)off[i]);
 }
@@ -131,12 +131,12 @@ static int alloc_value(mmf *ns, const void *val, size_t len, uint64_t b[2], unsi
     b[0] = b[1] = 0;
     *order = len == 0 ? MMF_ORDER_NONE : MMF_ORDER_INLINE;
     if (len <= MMF_VALUE_INLINE) return MMF_OK;
-    int k = mmfa_order_for(ns->heap, len);
+    int k = mmfa_order_for(&ns->heap, len);
     if (k < 0) return MMF_ENOSPC;
-    int rc = mmfa_alloc(ns->base, ns->heap, (unsigned)k, &b[0]);
+    int rc = mmfa_alloc(&ns->heap, (unsigned)k, &b[0]);
     if (!rc) {
-        rc = mmfa_alloc(ns->base, ns->heap, (unsigned)k, &b[1]);
-        if (rc) mmfa_free(ns->base, ns->heap, b[0], (unsigned)k);
+        rc = mmfa_alloc(&ns->heap, (unsigned)k, &b[1]);
+        if (rc) mmfa_free(&ns->heap, b[0], (unsigned)k);
     }
     if (rc) return rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
     /* fresh blocks may still be read by a stale reader: word stores */
@@ -202,7 +202,7 @@ static int insert(mmf *ns, uint64_t pos, const struct mmfi_key *k, const struct 
     MMF_CRASH_POINT("insert.slot");
     struct mmf_slot *s = &ns->t.slots[idx];
     if (k->len > MMF_KEY_INLINE) {
-        rc = mmfa_alloc(ns->base, ns->heap, korder, &ko);
+        rc = mmfa_alloc(&ns->heap, korder, &ko);
         if (rc) rc = rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
         else words_store((mmf_a64 *)(ns->base + ko), k->bytes, k->len);
     }
@@ -212,7 +212,7 @@ static int insert(mmf *ns, uint64_t pos, const struct mmfi_key *k, const struct 
     }
     if (rc) { /* give back what was taken: nothing changed */
         if (order < MMFA_ORDERS) free_blocks(ns, b, (unsigned[]){order, order}, 2);
-        if (ko) mmfa_free(ns->base, ns->heap, ko, korder);
+        if (ko) mmfa_free(&ns->heap, ko, korder);
         mmf__slot_free(ns, idx);
         return rc;
     }

@@ -103,7 +103,7 @@ static void slots_past_end(uint8_t *img, size_t *size) {
     (void)size, hdr(img)->slots_off = 1ull << 40;
 }
 static void heap_past_end(uint8_t *img, size_t *size) {
-    (void)size, hdr(img)->heap.units = 1ull << 30;
+    (void)size, hdr(img)->heap.geo.units = 1ull << 30;
 }
 static void not_ready(uint8_t *img, size_t *size) { (void)size, store32_relaxed(&hdr(img)->ready, 0); }
 static void name_unterminated(uint8_t *img, size_t *size) {
@@ -183,7 +183,7 @@ static void slots_used_too_big(uint8_t *img, size_t *size) {
     (void)size, store_relaxed(&hdr(img)->slots_used, 1u << 30);
 }
 static void meta_byte_damaged(uint8_t *img, size_t *size) {
-    (void)size, img[hdr(img)->heap.meta_off + 1] = 0x3f;
+    (void)size, img[hdr(img)->heap.geo.meta_off + 1] = 0x3f;
 }
 static void counters_wrong(uint8_t *img, size_t *size) {
     (void)size, store_relaxed(&hdr(img)->vars, 999);
