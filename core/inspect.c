@@ -74,12 +74,15 @@ static int check_slot(mmf *ns, uint64_t i, uint64_t entry, uint8_t *seen, FILE *
     }
     uint64_t off[3];
     unsigned order[3];
-    int n = mmfi_slot_blocks(t, s, off, order);
+    /* loaded once: the blocks, the key length and the key's place all come
+       from this one value (mutex held, but the mapping is shared) */
+    uint64_t vs = load_relaxed(&s->vstate);
+    int n = mmfi_slot_blocks(t, s, vs, off, order);
     if (n < 0) {
         REPORT("slot %llu: a block offset or length is out of bounds\n", (unsigned long long)i);
         return 1;
     }
-    unsigned klen = VS_KLEN(load_relaxed(&s->vstate));
+    unsigned klen = VS_KLEN(vs); /* 1..255; above MMF_KEY_INLINE, off[n - 1] is its block */
     char key[MMF_KEY_MAX + 1];
     words_load(key, klen <= MMF_KEY_INLINE ? s->key : (const mmf_a64 *)(ns->base + off[n - 1]),
                klen);
@@ -155,11 +158,11 @@ static int check_index(mmf *ns, FILE *report) {
                (long long)(used - vars - chained));
         bad = 1;
     }
-    if (!bad && (vars != load_relaxed(&h->vars) || tombs != load_relaxed(&h->tombstones))) {
+    uint64_t nvars = load_relaxed(&h->vars), ntombs = load_relaxed(&h->tombstones);
+    if (!bad && (vars != nvars || tombs != ntombs)) {
         REPORT("index: %llu variables and %llu tombstones, the counters say %llu and %llu\n",
-               (unsigned long long)vars, (unsigned long long)tombs,
-               (unsigned long long)load_relaxed(&h->vars),
-               (unsigned long long)load_relaxed(&h->tombstones));
+               (unsigned long long)vars, (unsigned long long)tombs, (unsigned long long)nvars,
+               (unsigned long long)ntombs);
         bad = 1;
     }
     free(blocks);

@@ -98,6 +98,7 @@ static int write_inplace(mmf *ns, const struct mmfi_key *k, struct write_op *op)
     if (rc == MMFI_ESTALL) return st_ctx.err;
     if (rc < 0) return MMF_ECORRUPT;
     struct mmf_slot *s = &ns->t.slots[hit.slot];
+    struct mmfi_place place;
     rc = mmf__claim(ns, s, mmf__token(ns));
     if (rc) return rc;
     MMF_CRASH_POINT("inplace.claimed");
@@ -108,10 +109,10 @@ static int write_inplace(mmf *ns, const struct mmfi_key *k, struct write_op *op)
         int eq = mmfi_holds_key(&ns->t, s, k);
         if (eq != 1)
             rc = eq < 0 ? MMF_ECORRUPT : FALLBACK; /* deleted or moved meanwhile */
-        else if (!(rc = prepare(ns, s, op)) && !mmfi_fits(&ns->t, s, op->len))
+        else if (!(rc = prepare(ns, s, op)) && !mmfi_fits(&ns->t, s, op->len, &place))
             rc = FALLBACK;
     }
-    if (rc == MMF_OK) mmfi_write_inplace(&ns->t, s, op->val, op->len, op->tag);
+    if (rc == MMF_OK) mmfi_write_inplace(s, &place, op->val, op->len, op->tag);
     MMF_CRASH_POINT("inplace.before_release");
     mmfi_release(s);
     if (rc == MMF_OK) mmf__wake_slot(s);
@@ -174,18 +175,20 @@ static void structure_changed(mmf *ns) {
 static int replace_value(mmf *ns, uint64_t idx, const struct mmfi_key *k,
                          const struct write_op *op) {
     struct mmf_slot *s = &ns->t.slots[idx];
-    uint64_t old[3];
+    uint64_t old[3], ko = 0;
     unsigned old_order[3];
-    int nold = mmfi_slot_blocks(&ns->t, s, old, old_order);
+    uint64_t vs = load_relaxed(&s->vstate); /* claim and mutex held; loaded once */
+    if (VS_KLEN(vs) != k->len) return MMF_ECORRUPT;
+    int nold = mmfi_slot_blocks(&ns->t, s, vs, old, old_order);
     if (nold < 0) return MMF_ECORRUPT;
-    if (k->len > MMF_KEY_INLINE) nold--; /* the key block stays */
+    if (k->len > MMF_KEY_INLINE) ko = old[--nold]; /* the key block stays */
     uint64_t b[2];
     unsigned order;
     int rc = alloc_value(ns, op->val, op->len, b, &order);
     if (rc) return rc;
     MMF_CRASH_POINT("replace.blocks");
     struct mmf_slot_image img;
-    mmfi_make_image(&img, k, load_relaxed(&s->key_off), b[0], b[1], order, op->val, op->len);
+    mmfi_make_image(&img, k, ko, b[0], b[1], order, op->val, op->len);
     img.vstate = VS_WITH_TAG(img.vstate, op->tag);
     publish(ns, idx, &img, 0, UINT64_MAX, 0);
     MMF_CRASH_POINT("replace.before_free");
@@ -245,9 +248,10 @@ static int write_locked(mmf *ns, const struct mmfi_key *k, struct write_op *op) 
         struct mmf_slot *s = &ns->t.slots[idx];
         rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT);
         if (!rc) {
+            struct mmfi_place place;
             rc = prepare(ns, s, op);
-            if (!rc && mmfi_fits(&ns->t, s, op->len))
-                mmfi_write_inplace(&ns->t, s, op->val, op->len, op->tag);
+            if (!rc && mmfi_fits(&ns->t, s, op->len, &place))
+                mmfi_write_inplace(s, &place, op->val, op->len, op->tag);
             else if (!rc)
                 rc = replace_value(ns, idx, k, op);
             mmfi_release(s);
@@ -326,7 +330,8 @@ int mmf_delete(mmf *ns, const char *key) {
     struct mmf_slot *s = &ns->t.slots[idx];
     if (rc == MMFI_ECORRUPT) rc = MMF_ECORRUPT;
     else if (!present) rc = MMF_ENOTFOUND;
-    else if ((n = mmfi_slot_blocks(&ns->t, s, blocks, orders)) < 0) rc = MMF_ECORRUPT;
+    else if ((n = mmfi_slot_blocks(&ns->t, s, load_relaxed(&s->vstate), blocks, orders)) < 0)
+        rc = MMF_ECORRUPT; /* vstate: mutex held, used only here */
     else rc = mmf__claim(ns, s, mmf__token(ns) | MMF_OWNER_STRUCT);
     if (!rc) {
         struct mmf_header *hd = ns->hdr;
