@@ -9,8 +9,10 @@
  *  - every free block is on the list of its order exactly once, and no free
  *    block has a free buddy of the same order (they would have merged).
  *
- * Every offset read from the arena (list links) is validated against the
- * geometry and the meta bytes before it is followed, and every walk is
+ * The geometry comes from the caller's private, validated copy (struct
+ * mmfa_ctx), never from the mapping. Every offset read from the mapping
+ * (list heads and links) is loaded once and validated against that geometry
+ * and the meta bytes before it is followed, and every walk is
  * bounded by the number of units, so a damaged heap yields MMFA_ECORRUPT.
  *
  * Link words are atomics accessed relaxed: a lock-free reader holding a stale
@@ -23,173 +25,176 @@
 
 #include <string.h>
 
-static inline uint8_t *meta_of(unsigned char *base, const struct mmfa_heap *h) {
-    return base + h->meta_off;
+static inline uint8_t *meta_of(const struct mmfa_ctx *a) {
+    return a->base + a->g.meta_off;
 }
 
-static inline struct mmfa_free_block *block_at(unsigned char *base, const struct mmfa_heap *h,
-                                               uint64_t unit) {
-    return (struct mmfa_free_block *)(base + h->arena_off + (unit << MMFA_UNIT_SHIFT));
+static inline struct mmfa_free_block *block_at(const struct mmfa_ctx *a, uint64_t unit) {
+    return (struct mmfa_free_block *)(a->base + a->g.arena_off + (unit << MMFA_UNIT_SHIFT));
 }
 
-static inline uint64_t off_of(const struct mmfa_heap *h, uint64_t unit) {
-    return h->arena_off + (unit << MMFA_UNIT_SHIFT);
+static inline uint64_t off_of(const struct mmfa_ctx *a, uint64_t unit) {
+    return a->g.arena_off + (unit << MMFA_UNIT_SHIFT);
 }
 
 /* The unit index of offset off, if off can start a block of this order. */
-static int unit_of(const struct mmfa_heap *h, uint64_t off, unsigned order, uint64_t *unit) {
-    if (order > h->max_order || off < h->arena_off) return 0;
-    uint64_t rel = off - h->arena_off;
+static int unit_of(const struct mmfa_geometry *g, uint64_t off, unsigned order, uint64_t *unit) {
+    if (order > g->max_order || off < g->arena_off) return 0;
+    uint64_t rel = off - g->arena_off;
     if (rel & (MMFA_UNIT - 1)) return 0;
     uint64_t u = rel >> MMFA_UNIT_SHIFT;
     uint64_t n = 1ull << order;
-    if (u >= h->units || (u & (n - 1)) || n > h->units - u) return 0;
+    if (u >= g->units || (u & (n - 1)) || n > g->units - u) return 0;
     *unit = u;
     return 1;
 }
 
-static int is_free_block(unsigned char *base, const struct mmfa_heap *h, uint64_t off,
-                         unsigned order, uint64_t *unit) {
-    return unit_of(h, off, order, unit) && meta_of(base, h)[*unit] == MMFA_META_FREE(order);
+static int is_free_block(const struct mmfa_ctx *a, uint64_t off, unsigned order, uint64_t *unit) {
+    return unit_of(&a->g, off, order, unit) && meta_of(a)[*unit] == MMFA_META_FREE(order);
 }
 
-int mmfa_plan(uint64_t off, uint64_t avail, struct mmfa_heap *h) {
-    memset(h, 0, sizeof *h);
+int mmfa_plan(uint64_t off, uint64_t avail, struct mmfa_geometry *g) {
+    memset(g, 0, sizeof *g);
     /* one meta byte per unit, then the arena aligned to a unit */
     if (avail < MMFA_UNIT * 2) return MMFA_EINVAL;
     uint64_t units = (avail - MMFA_UNIT) / (MMFA_UNIT + 1);
     if (units == 0) return MMFA_EINVAL;
-    h->meta_off = off;
-    h->arena_off = (off + units + MMFA_UNIT - 1) & ~(uint64_t)(MMFA_UNIT - 1);
-    h->units = units;
+    g->meta_off = off;
+    g->arena_off = (off + units + MMFA_UNIT - 1) & ~(uint64_t)(MMFA_UNIT - 1);
+    g->units = units;
     unsigned k = 0;
     while (k + 1 < MMFA_ORDERS && (2ull << k) <= units) k++;
-    h->max_order = k;
+    g->max_order = k;
     return MMFA_OK;
 }
 
-int mmfa_geometry_ok(const struct mmfa_heap *h, uint64_t map_size) {
-    if (h->units == 0 || h->max_order >= MMFA_ORDERS) return 0;
-    if ((1ull << h->max_order) > h->units) return 0;
-    if (h->units > map_size / MMFA_UNIT) return 0;
-    if (h->meta_off >= map_size || h->units > map_size - h->meta_off) return 0;
-    if (h->arena_off & (MMFA_UNIT - 1)) return 0;
-    if (h->arena_off < h->meta_off + h->units) return 0;
-    if (h->arena_off > map_size || (h->units << MMFA_UNIT_SHIFT) > map_size - h->arena_off)
+int mmfa_geometry_ok(const struct mmfa_geometry *g, uint64_t map_size) {
+    if (g->units == 0 || g->max_order >= MMFA_ORDERS) return 0;
+    if ((1ull << g->max_order) > g->units) return 0;
+    if (g->units > map_size / MMFA_UNIT) return 0;
+    if (g->meta_off >= map_size || g->units > map_size - g->meta_off) return 0;
+    if (g->arena_off & (MMFA_UNIT - 1)) return 0;
+    if (g->arena_off < g->meta_off + g->units) return 0;
+    if (g->arena_off > map_size || (g->units << MMFA_UNIT_SHIFT) > map_size - g->arena_off)
         return 0;
     return 1;
 }
 
-static void push_free(unsigned char *base, struct mmfa_heap *h, uint64_t unit, unsigned order) {
-    uint64_t off = off_of(h, unit);
-    struct mmfa_free_block *b = block_at(base, h, unit);
-    uint64_t head = load_relaxed(&h->free_head[order]);
+static void push_free(const struct mmfa_ctx *a, uint64_t unit, unsigned order) {
+    struct mmfa_heap *h = a->h;
+    uint64_t off = off_of(a, unit), hu;
+    struct mmfa_free_block *b = block_at(a, unit);
+    uint64_t head = load_relaxed(&h->free_head[order]); /* loaded once, checked, used */
+    /* a head that is not a free block of this order (the mapping was written
+       to behind our back) is not followed: the list restarts here, and
+       mmfa_check reports the lost blocks until a rebuild */
+    if (head && !is_free_block(a, head, order, &hu)) head = 0;
     store_relaxed(&b->next, head);
     store_relaxed(&b->prev, 0);
-    if (head) {
-        /* head was validated when it became head; links are only ever set
-           by this file, and every pop re-validates */
-        struct mmfa_free_block *hb = (struct mmfa_free_block *)(base + head);
-        store_relaxed(&hb->prev, off);
-    }
+    if (head) store_relaxed(&block_at(a, hu)->prev, off);
     store_relaxed(&h->free_head[order], off);
     fetch_add_relaxed(&h->free_count[order], 1);
-    meta_of(base, h)[unit] = MMFA_META_FREE(order);
+    meta_of(a)[unit] = MMFA_META_FREE(order);
 }
 
 /* Unlinks a free block of the given order whose unit is known valid. */
-static int unlink_free(unsigned char *base, struct mmfa_heap *h, uint64_t unit, unsigned order) {
-    uint64_t off = off_of(h, unit), pu = 0, nu = 0;
-    struct mmfa_free_block *b = block_at(base, h, unit);
+static int unlink_free(const struct mmfa_ctx *a, uint64_t unit, unsigned order) {
+    struct mmfa_heap *h = a->h;
+    uint64_t off = off_of(a, unit), pu = 0, nu = 0;
+    struct mmfa_free_block *b = block_at(a, unit);
     uint64_t prev = load_relaxed(&b->prev), next = load_relaxed(&b->next);
-    if (prev && !is_free_block(base, h, prev, order, &pu)) return MMFA_ECORRUPT;
-    if (next && !is_free_block(base, h, next, order, &nu)) return MMFA_ECORRUPT;
+    if (prev && !is_free_block(a, prev, order, &pu)) return MMFA_ECORRUPT;
+    if (next && !is_free_block(a, next, order, &nu)) return MMFA_ECORRUPT;
     if (prev) {
-        if (load_relaxed(&block_at(base, h, pu)->next) != off) return MMFA_ECORRUPT;
-        store_relaxed(&block_at(base, h, pu)->next, next);
+        if (load_relaxed(&block_at(a, pu)->next) != off) return MMFA_ECORRUPT;
+        store_relaxed(&block_at(a, pu)->next, next);
     } else {
         if (load_relaxed(&h->free_head[order]) != off) return MMFA_ECORRUPT;
         store_relaxed(&h->free_head[order], next);
     }
-    if (next) store_relaxed(&block_at(base, h, nu)->prev, prev);
-    if (load_relaxed(&h->free_count[order]) == 0) return MMFA_ECORRUPT;
-    store_relaxed(&h->free_count[order], load_relaxed(&h->free_count[order]) - 1);
-    meta_of(base, h)[unit] = 0;
+    if (next) store_relaxed(&block_at(a, nu)->prev, prev);
+    uint64_t count = load_relaxed(&h->free_count[order]);
+    if (count == 0) return MMFA_ECORRUPT;
+    store_relaxed(&h->free_count[order], count - 1);
+    meta_of(a)[unit] = 0;
     return MMFA_OK;
 }
 
-void mmfa_format(unsigned char *base, struct mmfa_heap *h) {
-    memset(meta_of(base, h), 0, h->units);
+void mmfa_format(const struct mmfa_ctx *a) {
+    struct mmfa_heap *h = a->h;
+    h->geo = a->g;
+    memset(meta_of(a), 0, a->g.units);
     for (unsigned k = 0; k < MMFA_ORDERS; k++) {
         store_relaxed(&h->free_head[k], 0);
         store_relaxed(&h->free_count[k], 0);
     }
     store_relaxed(&h->used_units, 0);
     uint64_t u = 0;
-    while (u < h->units) {
-        unsigned k = h->max_order;
-        while ((u & ((1ull << k) - 1)) || (1ull << k) > h->units - u) k--;
-        push_free(base, h, u, k);
+    while (u < a->g.units) {
+        unsigned k = a->g.max_order;
+        while ((u & ((1ull << k) - 1)) || (1ull << k) > a->g.units - u)
+            k--;
+        push_free(a, u, k);
         u += 1ull << k;
     }
 }
 
-int mmfa_order_for(const struct mmfa_heap *h, uint64_t bytes) {
+int mmfa_order_for(const struct mmfa_ctx *a, uint64_t bytes) {
     if (bytes == 0) bytes = 1;
-    for (unsigned k = 0; k <= h->max_order; k++)
+    for (unsigned k = 0; k <= a->g.max_order; k++)
         if (mmfa_block_size(k) >= bytes) return (int)k;
     return -1;
 }
 
-int mmfa_alloc(unsigned char *base, struct mmfa_heap *h, unsigned order, uint64_t *off) {
-    if (order > h->max_order) return MMFA_ENOSPC;
-    for (unsigned j = order; j <= h->max_order; j++) {
+int mmfa_alloc(const struct mmfa_ctx *a, unsigned order, uint64_t *off) {
+    struct mmfa_heap *h = a->h;
+    if (order > a->g.max_order) return MMFA_ENOSPC;
+    for (unsigned j = order; j <= a->g.max_order; j++) {
         uint64_t head = load_relaxed(&h->free_head[j]), u;
         if (!head) continue;
-        if (!is_free_block(base, h, head, j, &u)) return MMFA_ECORRUPT;
-        int rc = unlink_free(base, h, u, j);
+        if (!is_free_block(a, head, j, &u)) return MMFA_ECORRUPT;
+        int rc = unlink_free(a, u, j);
         if (rc) return rc;
         while (j > order) {
             j--;
-            push_free(base, h, u + (1ull << j), j);
+            push_free(a, u + (1ull << j), j);
             MMF_CRASH_POINT("alloc.split");
         }
-        meta_of(base, h)[u] = MMFA_META_ALLOC(order);
+        meta_of(a)[u] = MMFA_META_ALLOC(order);
         fetch_add_relaxed(&h->used_units, 1ull << order);
-        *off = off_of(h, u);
+        *off = off_of(a, u);
         return MMFA_OK;
     }
     return MMFA_ENOSPC;
 }
 
-int mmfa_free(unsigned char *base, struct mmfa_heap *h, uint64_t off, unsigned order) {
+int mmfa_free(const struct mmfa_ctx *a, uint64_t off, unsigned order) {
+    struct mmfa_heap *h = a->h;
+    const struct mmfa_geometry *g = &a->g;
     uint64_t u;
-    if (!unit_of(h, off, order, &u) || meta_of(base, h)[u] != MMFA_META_ALLOC(order))
-        return MMFA_ECORRUPT;
-    uint8_t *meta = meta_of(base, h);
+    uint8_t *meta = meta_of(a);
+    if (!unit_of(g, off, order, &u) || meta[u] != MMFA_META_ALLOC(order)) return MMFA_ECORRUPT;
     meta[u] = 0;
     uint64_t used = load_relaxed(&h->used_units);
     store_relaxed(&h->used_units, used >= (1ull << order) ? used - (1ull << order) : 0);
     unsigned k = order;
-    while (k < h->max_order) {
+    while (k < g->max_order) {
         uint64_t b = u ^ (1ull << k);
-        if ((1ull << k) > h->units || b > h->units - (1ull << k)) break;
+        if ((1ull << k) > g->units || b > g->units - (1ull << k)) break;
         if (meta[b] != MMFA_META_FREE(k)) break;
-        int rc = unlink_free(base, h, b, k);
+        int rc = unlink_free(a, b, k);
         if (rc) return rc;
         MMF_CRASH_POINT("alloc.merge");
         if (b < u) u = b;
         k++;
     }
-    push_free(base, h, u, k);
+    push_free(a, u, k);
     return MMFA_OK;
 }
 
-int mmfa_is_allocated(const unsigned char *base, const struct mmfa_heap *h, uint64_t off,
-                      unsigned order) {
+int mmfa_is_allocated(const struct mmfa_ctx *a, uint64_t off, unsigned order) {
     uint64_t u;
-    return unit_of(h, off, order, &u) &&
-           meta_of((unsigned char *)base, h)[u] == MMFA_META_ALLOC(order);
+    return unit_of(&a->g, off, order, &u) && meta_of(a)[u] == MMFA_META_ALLOC(order);
 }
 
 #define REPORT(...)                                                                                \
@@ -197,16 +202,17 @@ int mmfa_is_allocated(const unsigned char *base, const struct mmfa_heap *h, uint
         if (report) fprintf(report, __VA_ARGS__);                                                  \
     } while (0)
 
-int mmfa_check(const unsigned char *cbase, const struct mmfa_heap *h, FILE *report) {
-    unsigned char *base = (unsigned char *)cbase; /* read only below */
-    const uint8_t *meta = meta_of(base, h);
+int mmfa_check(const struct mmfa_ctx *a, FILE *report) {
+    const struct mmfa_heap *h = a->h;
+    const struct mmfa_geometry *g = &a->g;
+    const uint8_t *meta = meta_of(a);
     uint64_t nfree[MMFA_ORDERS] = {0}, used = 0;
     int bad = 0;
-    for (uint64_t u = 0; u < h->units;) {
+    for (uint64_t u = 0; u < g->units;) {
         uint8_t m = meta[u];
         unsigned k = (m & 0x3fu) - 1u;
-        if ((m & ~0x80u) == 0 || (m & MMFA_META_COVERED) || k > h->max_order ||
-            (u & ((1ull << k) - 1)) || (1ull << k) > h->units - u) {
+        if ((m & ~0x80u) == 0 || (m & MMFA_META_COVERED) || k > g->max_order ||
+            (u & ((1ull << k) - 1)) || (1ull << k) > g->units - u) {
             REPORT("heap: unit %llu has meta 0x%02x, not the start of a block\n",
                    (unsigned long long)u, m);
             return MMFA_ECORRUPT;
@@ -220,7 +226,7 @@ int mmfa_check(const unsigned char *cbase, const struct mmfa_heap *h, FILE *repo
         if (m & 0x80u) {
             nfree[k]++;
             uint64_t b = u ^ (1ull << k);
-            if (k < h->max_order && b <= h->units - (1ull << k) && meta[b] == MMFA_META_FREE(k)) {
+            if (k < g->max_order && b <= g->units - (1ull << k) && meta[b] == MMFA_META_FREE(k)) {
                 REPORT("heap: free buddies at units %llu and %llu were not merged\n",
                        (unsigned long long)u, (unsigned long long)b);
                 bad = 1;
@@ -230,20 +236,21 @@ int mmfa_check(const unsigned char *cbase, const struct mmfa_heap *h, FILE *repo
         }
         u += 1ull << k;
     }
-    if (used != load_relaxed(&h->used_units)) {
+    uint64_t counted = load_relaxed(&h->used_units);
+    if (used != counted) {
         REPORT("heap: %llu units in use, the counter says %llu\n", (unsigned long long)used,
-               (unsigned long long)load_relaxed(&h->used_units));
+               (unsigned long long)counted);
         bad = 1;
     }
     for (unsigned k = 0; k < MMFA_ORDERS; k++) {
         uint64_t n = 0, prev = 0, off = load_relaxed(&h->free_head[k]), u;
         while (off) {
-            if (n >= nfree[k] || !is_free_block(base, h, off, k, &u)) {
+            if (n >= nfree[k] || !is_free_block(a, off, k, &u)) {
                 REPORT("heap: free list %u is broken at offset %llu\n", k,
                        (unsigned long long)off);
                 return MMFA_ECORRUPT;
             }
-            const struct mmfa_free_block *b = block_at(base, h, u);
+            const struct mmfa_free_block *b = block_at(a, u);
             if (load_relaxed(&b->prev) != prev) {
                 REPORT("heap: free list %u: back link of %llu is wrong\n", k,
                        (unsigned long long)off);
@@ -253,10 +260,10 @@ int mmfa_check(const unsigned char *cbase, const struct mmfa_heap *h, FILE *repo
             off = load_relaxed(&b->next);
             n++;
         }
-        if (n != nfree[k] || n != load_relaxed(&h->free_count[k])) {
+        uint64_t listed = load_relaxed(&h->free_count[k]);
+        if (n != nfree[k] || n != listed) {
             REPORT("heap: order %u has %llu free blocks, %llu listed, counter %llu\n", k,
-                   (unsigned long long)nfree[k], (unsigned long long)n,
-                   (unsigned long long)load_relaxed(&h->free_count[k]));
+                   (unsigned long long)nfree[k], (unsigned long long)n, (unsigned long long)listed);
             bad = 1;
         }
     }
@@ -269,14 +276,16 @@ static int range_clear(const uint8_t *meta, uint64_t u, uint64_t n) {
     return 1;
 }
 
-int mmfa_rebuild(unsigned char *base, struct mmfa_heap *h, mmfa_live_fn live, void *ctx) {
-    uint8_t *meta = meta_of(base, h);
-    memset(meta, 0, h->units);
+int mmfa_rebuild(const struct mmfa_ctx *a, mmfa_live_fn live, void *ctx) {
+    struct mmfa_heap *h = a->h;
+    const struct mmfa_geometry *g = &a->g;
+    uint8_t *meta = meta_of(a);
+    memset(meta, 0, g->units);
     uint64_t used = 0, off;
     unsigned order;
     for (uint64_t i = 0; live(ctx, i, &off, &order) == 0; i++) {
         uint64_t u, n = 1ull << order;
-        if (!unit_of(h, off, order, &u) || !range_clear(meta, u, n)) return MMFA_ECORRUPT;
+        if (!unit_of(g, off, order, &u) || !range_clear(meta, u, n)) return MMFA_ECORRUPT;
         memset(meta + u, MMFA_META_COVERED, n);
         meta[u] = MMFA_META_ALLOC(order);
         used += n;
@@ -286,7 +295,7 @@ int mmfa_rebuild(unsigned char *base, struct mmfa_heap *h, mmfa_live_fn live, vo
         store_relaxed(&h->free_count[k], 0);
     }
     store_relaxed(&h->used_units, used);
-    for (uint64_t u = 0; u < h->units;) {
+    for (uint64_t u = 0; u < g->units;) {
         uint8_t m = meta[u];
         if (m == MMFA_META_COVERED) { /* unreachable: interiors are skipped whole */
             u++;
@@ -296,19 +305,20 @@ int mmfa_rebuild(unsigned char *base, struct mmfa_heap *h, mmfa_live_fn live, vo
             u += 1ull << ((m & 0x3fu) - 1u);
             continue;
         }
-        unsigned k = h->max_order;
-        while ((u & ((1ull << k) - 1)) || (1ull << k) > h->units - u ||
+        unsigned k = g->max_order;
+        while ((u & ((1ull << k) - 1)) || (1ull << k) > g->units - u ||
                !range_clear(meta, u, 1ull << k))
             k--; /* ends at k = 0 at the latest: meta[u] is 0 here */
-        push_free(base, h, u, k);
+        push_free(a, u, k);
         u += 1ull << k;
     }
-    for (uint64_t u = 0; u < h->units; u++)
+    for (uint64_t u = 0; u < g->units; u++)
         if (meta[u] == MMFA_META_COVERED) meta[u] = 0;
     return MMFA_OK;
 }
 
-void mmfa_get_usage(const struct mmfa_heap *h, mmfa_usage *u) {
+void mmfa_get_usage(const struct mmfa_ctx *a, mmfa_usage *u) {
+    const struct mmfa_heap *h = a->h;
     u->used = load_relaxed(&h->used_units) << MMFA_UNIT_SHIFT;
     u->free = 0;
     u->largest_free = 0;
@@ -320,14 +330,15 @@ void mmfa_get_usage(const struct mmfa_heap *h, mmfa_usage *u) {
     }
 }
 
-int mmfa_walk(const unsigned char *cbase, const struct mmfa_heap *h, mmfa_block_fn fn, void *ctx) {
-    const uint8_t *meta = meta_of((unsigned char *)cbase, h);
-    for (uint64_t u = 0; u < h->units;) {
+int mmfa_walk(const struct mmfa_ctx *a, mmfa_block_fn fn, void *ctx) {
+    const struct mmfa_geometry *g = &a->g;
+    const uint8_t *meta = meta_of(a);
+    for (uint64_t u = 0; u < g->units;) {
         uint8_t m = meta[u];
         unsigned k = (m & 0x3fu) - 1u;
-        if ((m & ~0x80u) == 0 || k > h->max_order || (1ull << k) > h->units - u)
+        if ((m & ~0x80u) == 0 || k > g->max_order || (1ull << k) > g->units - u)
             return MMFA_ECORRUPT;
-        fn(ctx, off_of(h, u), k, (m & 0x80u) != 0);
+        fn(ctx, off_of(a, u), k, (m & 0x80u) != 0);
         u += 1ull << k;
     }
     return MMFA_OK;

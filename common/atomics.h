@@ -102,6 +102,12 @@ MMF_INLINE void fence_release(void) {
 MMF_INLINE void fence_seq_cst(void) {
     atomic_thread_fence(memory_order_seq_cst);
 }
+/* Orders nothing between threads: only keeps the compiler from moving or
+   repeating memory accesses across it (a private copy of shared plain fields
+   stays the copy). */
+MMF_INLINE void fence_compiler(void) {
+    atomic_signal_fence(memory_order_seq_cst);
+}
 
 MMF_INLINE void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

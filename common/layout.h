@@ -156,18 +156,27 @@ struct mmf_slot_image {
 #define MMFA_META_FREE(order) ((uint8_t)(0x80u | ((order) + 1u)))
 #define MMFA_META_COVERED 0x40u /* scratch during a rebuild: inside a live block */
 
-struct mmfa_heap {
-    /* geometry: written at creation, read-only after */
+/* Written at creation, read-only after. A process reads it from the mapping
+   once, at attach, validates that copy and uses only the copy (alloc.h,
+   struct mmfa_ctx): another process could change the mapped one at any time. */
+struct mmfa_geometry {
     uint64_t meta_off;  /* one byte per unit */
     uint64_t arena_off; /* first block, MMFA_UNIT-aligned */
     uint64_t units;     /* arena size in units */
     uint32_t max_order; /* largest order that fits */
     uint32_t pad0;
+};
+
+struct mmfa_heap {
+    struct mmfa_geometry geo;
     /* state: under the namespace mutex; counts read relaxed by mmf_stat */
     mmf_a64 free_head[MMFA_ORDERS]; /* offsets of free blocks, 0 = none */
     mmf_a64 free_count[MMFA_ORDERS];
     mmf_a64 used_units;
 };
+_Static_assert(sizeof(struct mmfa_geometry) == 32, "heap layout");
+_Static_assert(offsetof(struct mmfa_heap, free_head) == 32, "heap layout");
+_Static_assert(sizeof(struct mmfa_heap) == 32 + (2 * MMFA_ORDERS + 1) * 8, "heap layout");
 
 /* a free block's first words: doubly linked free list of its order */
 struct mmfa_free_block {

@@ -41,16 +41,16 @@ int mmf_stat(mmf *ns, mmf_stats *st) {
     if (!ns || !st) return MMF_EINVAL;
     const struct mmf_header *h = ns->hdr;
     mmfa_usage u;
-    mmfa_get_usage(ns->heap, &u);
+    mmfa_get_usage(&ns->heap, &u);
     memset(st, 0, sizeof *st);
-    st->size = ns->size;
-    st->heap_size = ns->heap->units << MMFA_UNIT_SHIFT;
+    st->size = ns->geo.size;
+    st->heap_size = ns->geo.heap.units << MMFA_UNIT_SHIFT;
     st->heap_used = u.used;
     st->heap_free = u.free;
     st->largest_free_block = u.largest_free;
     /* relaxed: counters written under the mutex; a snapshot is all we promise */
     st->vars = load_relaxed(&h->vars);
-    st->max_vars = ns->max_vars;
+    st->max_vars = ns->geo.max_vars;
     st->tombstones = load_relaxed(&h->tombstones);
     st->lock_acquisitions = load_relaxed(&h->lock_acquisitions);
     st->lock_recoveries = load_relaxed(&h->lock_recoveries);
@@ -81,12 +81,15 @@ static int check_slot(mmf *ns, uint64_t i, uint64_t entry, uint8_t *seen, FILE *
     }
     uint64_t off[3];
     unsigned order[3];
-    int n = mmfi_slot_blocks(t, s, off, order);
+    /* loaded once: the blocks, the key length and the key's place all come
+       from this one value (mutex held, but the mapping is shared) */
+    uint64_t vs = load_relaxed(&s->vstate);
+    int n = mmfi_slot_blocks(t, s, vs, off, order);
     if (n < 0) {
         REPORT("slot %llu: a block offset or length is out of bounds\n", (unsigned long long)i);
         return 1;
     }
-    unsigned klen = VS_KLEN(load_relaxed(&s->vstate));
+    unsigned klen = VS_KLEN(vs); /* 1..255; above MMF_KEY_INLINE, off[n - 1] is its block */
     char key[MMF_KEY_MAX + 1];
     words_load(key, klen <= MMF_KEY_INLINE ? s->key : (const mmf_a64 *)(ns->base + off[n - 1]),
                klen);
@@ -95,12 +98,12 @@ static int check_slot(mmf *ns, uint64_t i, uint64_t entry, uint8_t *seen, FILE *
         return 1;
     }
     for (int b = 0; b < n; b++) {
-        if (!mmfa_is_allocated(ns->base, ns->heap, off[b], order[b])) {
+        if (!mmfa_is_allocated(&ns->heap, off[b], order[b])) {
             REPORT("slot %llu: block %llu is not an allocated block of order %u\n",
                    (unsigned long long)i, (unsigned long long)off[b], order[b]);
             return 1;
         }
-        uint64_t u = (off[b] - ns->heap->arena_off) >> MMFA_UNIT_SHIFT;
+        uint64_t u = (off[b] - ns->geo.heap.arena_off) >> MMFA_UNIT_SHIFT;
         if (seen[u / 8] & (1u << (u % 8))) {
             REPORT("slot %llu: block %llu is also used by another variable\n",
                    (unsigned long long)i, (unsigned long long)off[b]);
@@ -116,7 +119,7 @@ static int check_slot(mmf *ns, uint64_t i, uint64_t entry, uint8_t *seen, FILE *
 static int check_index(mmf *ns, FILE *report) {
     const struct mmfi_table *t = &ns->t;
     struct mmf_header *h = ns->hdr;
-    uint8_t *blocks = calloc(ns->heap->units / 8 + 1, 1), *named = calloc(t->nslots / 8 + 1, 1);
+    uint8_t *blocks = calloc(ns->geo.heap.units / 8 + 1, 1), *named = calloc(t->nslots / 8 + 1, 1);
     int bad = !blocks || !named;
     uint64_t vars = 0, tombs = 0;
     for (uint64_t p = 0; p <= t->mask && !bad; p++) {
@@ -162,11 +165,11 @@ static int check_index(mmf *ns, FILE *report) {
                (long long)(used - vars - chained));
         bad = 1;
     }
-    if (!bad && (vars != load_relaxed(&h->vars) || tombs != load_relaxed(&h->tombstones))) {
+    uint64_t nvars = load_relaxed(&h->vars), ntombs = load_relaxed(&h->tombstones);
+    if (!bad && (vars != nvars || tombs != ntombs)) {
         REPORT("index: %llu variables and %llu tombstones, the counters say %llu and %llu\n",
-               (unsigned long long)vars, (unsigned long long)tombs,
-               (unsigned long long)load_relaxed(&h->vars),
-               (unsigned long long)load_relaxed(&h->tombstones));
+               (unsigned long long)vars, (unsigned long long)tombs, (unsigned long long)nvars,
+               (unsigned long long)ntombs);
         bad = 1;
     }
     free(blocks);
@@ -177,27 +180,28 @@ static int check_index(mmf *ns, FILE *report) {
 static int check_locked(mmf *ns, FILE *report) {
     struct mmf_header *h = ns->hdr;
     int bad = check_index(ns, report);
-    if (mmfa_check(ns->base, ns->heap, report)) bad = 1;
+    if (mmfa_check(&ns->heap, report)) bad = 1;
     uint64_t off, live_units = 0;
     unsigned order;
     struct mmf_live_cursor cursor = {.t = &ns->t};
     for (uint64_t i = 0; !bad && mmf__live_blocks(&cursor, i, &off, &order) == 0; i++)
         live_units += 1ull << order;
-    if (!bad && live_units != load_relaxed(&ns->heap->used_units)) {
+    uint64_t used_units = load_relaxed(&ns->heap.h->used_units);
+    if (!bad && live_units != used_units) {
         REPORT("heap: %llu units allocated, %llu referenced by variables (%lld leaked)\n",
-               (unsigned long long)load_relaxed(&ns->heap->used_units),
-               (unsigned long long)live_units,
-               (long long)(load_relaxed(&ns->heap->used_units) - live_units));
+               (unsigned long long)used_units, (unsigned long long)live_units,
+               (long long)(used_units - live_units));
         bad = 1;
     }
     if (load_relaxed(&h->intent.state) != MMF_INTENT_NONE) {
         REPORT("intent record: a change is marked in progress\n");
         bad = 1;
     }
-    if (!bad)
-        REPORT("ok: %llu variables, %llu tombstones, heap whole\n",
-               (unsigned long long)load_relaxed(&h->vars),
-               (unsigned long long)load_relaxed(&h->tombstones));
+    if (!bad) {
+        uint64_t nvars = load_relaxed(&h->vars), ntombs = load_relaxed(&h->tombstones);
+        REPORT("ok: %llu variables, %llu tombstones, heap whole\n", (unsigned long long)nvars,
+               (unsigned long long)ntombs);
+    }
     return bad ? MMF_ECORRUPT : MMF_OK;
 }
 
@@ -227,22 +231,25 @@ static void dump_preview(FILE *out, const unsigned char *v, size_t len) {
 
 static void dump_locked(mmf *ns, FILE *out) {
     const struct mmf_header *h = ns->hdr;
-    const struct mmfa_heap *hp = ns->heap;
+    const struct mmf_geom *g = &ns->geo; /* validated at attach; the header's may differ now */
+    const struct mmfa_heap *hp = ns->heap.h;
     mmf_stats st;
     mmf_stat(ns, &st);
     time_t created = (time_t)(h->created_ns / 1000000000u);
     char when[64];
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime(&created));
-    fprintf(out, "namespace %s (%s)\n", h->name, ns->path);
+    /* the name was NUL-terminated at attach; the mapping's may not be now */
+    fprintf(out, "namespace %.*s (%s)\n", (int)sizeof h->name, h->name, ns->path);
     fprintf(out, "header: magic %016llx, layout %u, size %llu, created %s\n",
-            (unsigned long long)h->magic, h->layout_version, (unsigned long long)h->map_size, when);
-    fprintf(out, "index: offset %llu, %u entries, %llu tombstones; slots: offset %llu, %llu of %u "
-                 "in use (%u bytes each)\n",
-            (unsigned long long)h->index_off, h->index_cap, (unsigned long long)st.tombstones,
-            (unsigned long long)h->slots_off, (unsigned long long)st.vars, h->max_vars,
+            (unsigned long long)h->magic, h->layout_version, (unsigned long long)g->size, when);
+    fprintf(out,
+            "index: offset %llu, %u entries, %llu tombstones; slots: offset %llu, %llu of %u "
+            "in use (%u bytes each)\n",
+            (unsigned long long)g->index_off, g->index_cap, (unsigned long long)st.tombstones,
+            (unsigned long long)g->slots_off, (unsigned long long)st.vars, g->max_vars,
             MMF_SLOT_SIZE);
     fprintf(out, "heap: offset %llu, %llu bytes, used %llu, free %llu, largest free block %llu\n",
-            (unsigned long long)hp->arena_off, (unsigned long long)st.heap_size,
+            (unsigned long long)g->heap.arena_off, (unsigned long long)st.heap_size,
             (unsigned long long)st.heap_used, (unsigned long long)st.heap_free,
             (unsigned long long)st.largest_free_block);
     uint64_t holder = load_relaxed(&h->lock_owner);
@@ -256,9 +263,9 @@ static void dump_locked(mmf *ns, FILE *out) {
     fprintf(out, "attached: %llu process%s\n", (unsigned long long)st.attached,
             st.attached == 1 ? "" : "es");
     fprintf(out, "heap blocks:\n  %12s  %10s  state\n", "offset", "size");
-    if (mmfa_walk(ns->base, hp, dump_block, out)) fprintf(out, "  (the heap is damaged here)\n");
+    if (mmfa_walk(&ns->heap, dump_block, out)) fprintf(out, "  (the heap is damaged here)\n");
     fprintf(out, "free lists:\n");
-    for (unsigned k = 0; k <= hp->max_order; k++) {
+    for (unsigned k = 0; k <= g->heap.max_order; k++) {
         uint64_t n = load_relaxed(&hp->free_count[k]);
         if (!n) continue;
         fprintf(out, "  %10llu bytes: %llu block%s, first at %llu\n",

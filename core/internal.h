@@ -25,14 +25,25 @@ struct mmf_self {
     mmf_proc_id id; /* the registrant; written before token (release) */
 };
 
+/* The namespace's geometry: planned at creation, or copied from the header
+   once at attach and validated. The handle uses only this copy (and what was
+   derived from it: heap, t), never the header's fields, which another
+   process could change at any time. */
+struct mmf_geom {
+    uint64_t size; /* the header's map_size, and the mapping's length */
+    uint64_t index_off, slots_off;
+    uint32_t index_cap, max_vars;
+    struct mmfa_geometry heap;
+};
+
 struct mmf {
     unsigned char *base;
     uint64_t size;
     struct mmf_header *hdr;
-    struct mmfa_heap *heap;
-    struct mmfi_table t; /* filled once from the validated header */
+    struct mmf_geom geo;
+    struct mmfa_ctx heap; /* the allocator, over geo.heap */
+    struct mmfi_table t;  /* filled once from geo */
     struct mmf_reg *regs;
-    uint32_t max_vars;
     bool autolock, debug, readonly, transient, wipes;
     bool registered; /* this handle has registered, maybe in a parent process */
     double timeout, spin;
@@ -46,7 +57,7 @@ struct mmf {
 #define MMF_DEBUG(ns, ...)                                                                         \
     do {                                                                                           \
         if ((ns)->debug) {                                                                         \
-            fprintf(stderr, "mmf[%s]: ", (ns)->hdr->name);                                          \
+            fprintf(stderr, "mmf[%.*s]: ", (int)sizeof(ns)->hdr->name, (ns)->hdr->name);           \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fputc('\n', stderr);                                                                   \
         }                                                                                          \

@@ -36,13 +36,7 @@ const char *mmf_version(void) {
     return MMF_VERSION_STRING;
 }
 
-struct geometry {
-    uint64_t size, slots_off;
-    uint32_t cap, max_vars;
-    struct mmfa_heap heap;
-};
-
-static int plan(const mmf_options *opt, struct geometry *g) {
+static int plan(const mmf_options *opt, struct mmf_geom *g) {
     uint64_t size = opt->size ? opt->size : MMF_DEFAULT_SIZE;
     if (size > (1ull << 46)) return MMF_EINVAL;
     size = (size + 4095) & ~4095ull;
@@ -53,7 +47,8 @@ static int plan(const mmf_options *opt, struct geometry *g) {
     uint64_t cap = MIN_CAPACITY;
     while (cap < vars * 2) cap *= 2; /* entries at most half full: short probes */
     g->max_vars = (uint32_t)vars;
-    g->cap = (uint32_t)cap;
+    g->index_cap = (uint32_t)cap;
+    g->index_off = MMF_INDEX_OFF;
     g->slots_off = (MMF_INDEX_OFF + cap * 8 + 4095) & ~4095ull;
     uint64_t slots_end = g->slots_off + vars * MMF_SLOT_SIZE;
     if (size < slots_end + 4096) return MMF_EINVAL; /* no room for a heap */
@@ -62,7 +57,7 @@ static int plan(const mmf_options *opt, struct geometry *g) {
     return MMF_OK;
 }
 
-static void format(unsigned char *base, const struct geometry *g, const mmf_options *opt) {
+static void format(unsigned char *base, const struct mmf_geom *g, const mmf_options *opt) {
     struct mmf_header *h = (struct mmf_header *)base;
     /* a fresh file reads as zeros: every entry EMPTY, every slot free */
     h->magic = MMF_MAGIC;
@@ -70,50 +65,83 @@ static void format(unsigned char *base, const struct geometry *g, const mmf_opti
     h->header_size = MMF_HEADER_SIZE;
     h->fingerprint = MMF_LAYOUT_FINGERPRINT;
     h->map_size = g->size;
-    h->index_off = MMF_INDEX_OFF;
+    h->index_off = g->index_off;
     h->flags = opt->transient ? MMF_FLAG_TRANSIENT : 0;
-    h->index_cap = g->cap;
+    h->index_cap = g->index_cap;
     h->max_vars = g->max_vars;
     h->slots_off = g->slots_off;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
     strncpy(h->name, opt->name, sizeof h->name - 1);
-    h->heap = g->heap;
-    mmfa_format(base, &h->heap);
+    mmfa_format(&(struct mmfa_ctx){.base = base, .g = g->heap, .h = &h->heap});
     /* release: nobody can see the file before link(2) publishes it, but the
        flag is what attach checks */
     store32_release(&h->ready, 1);
 }
 
-/* Everything attach needs from the header, checked before anything is
-   written or followed. */
-static int validate(const unsigned char *base, uint64_t file_size) {
+/* The header fields attach checks, each read from the mapping exactly once:
+   every check below and everything the handle keeps comes from this copy,
+   so a process changing the header meanwhile cannot slip a value past a
+   check (no double fetch). */
+struct header_copy {
+    uint64_t magic, fingerprint;
+    uint32_t layout_version, header_size, ready, flags;
+    struct mmf_geom g;
+    char name[sizeof((struct mmf_header *)0)->name];
+};
+
+static void copy_header(const unsigned char *base, struct header_copy *c) {
     const struct mmf_header *h = (const struct mmf_header *)base;
-    if (h->magic != MMF_MAGIC) return MMF_ECORRUPT;
-    if (h->layout_version != MMF_LAYOUT_VERSION || h->fingerprint != MMF_LAYOUT_FINGERPRINT)
+    /* acquire: the fields below were written before ready was set */
+    c->ready = load32_acquire(&h->ready);
+    c->magic = h->magic;
+    c->fingerprint = h->fingerprint;
+    c->layout_version = h->layout_version;
+    c->header_size = h->header_size;
+    c->flags = h->flags;
+    c->g.size = h->map_size;
+    c->g.index_off = h->index_off;
+    c->g.index_cap = h->index_cap;
+    c->g.max_vars = h->max_vars;
+    c->g.slots_off = h->slots_off;
+    memcpy(&c->g.heap, &h->heap.geo, sizeof c->g.heap);
+    memcpy(c->name, h->name, sizeof c->name);
+    /* the copy is final: the compiler may not re-read a field from the
+       mapping in place of a use of the copy */
+    fence_compiler();
+}
+
+/* Everything attach needs from the header, checked on the copy c before
+   anything is written or followed. */
+static int validate(const unsigned char *base, uint64_t file_size, const struct header_copy *c) {
+    const struct mmf_geom *g = &c->g;
+    if (c->magic != MMF_MAGIC) return MMF_ECORRUPT;
+    if (c->layout_version != MMF_LAYOUT_VERSION || c->fingerprint != MMF_LAYOUT_FINGERPRINT)
         return MMF_EVERSION;
-    if (h->header_size != MMF_HEADER_SIZE || h->map_size != file_size) return MMF_ECORRUPT;
-    if (load32_acquire(&h->ready) != 1) return MMF_ECORRUPT;
-    uint64_t cap = h->index_cap, vars = h->max_vars;
-    if (h->index_off != MMF_INDEX_OFF || (h->flags & ~MMF_FLAG_TRANSIENT) || cap < MIN_CAPACITY || cap > MAX_CAPACITY ||
+    if (c->header_size != MMF_HEADER_SIZE || g->size != file_size) return MMF_ECORRUPT;
+    if (c->ready != 1) return MMF_ECORRUPT;
+    uint64_t cap = g->index_cap, vars = g->max_vars;
+    if (g->index_off != MMF_INDEX_OFF || (c->flags & ~MMF_FLAG_TRANSIENT) || cap < MIN_CAPACITY || cap > MAX_CAPACITY ||
         (cap & (cap - 1)) || vars == 0 || vars > MMF_MAX_VARS || vars > cap)
         return MMF_ECORRUPT;
-    uint64_t index_end = h->index_off + cap * 8;
-    if (h->slots_off < index_end || h->slots_off % MMF_SLOT_SIZE || h->slots_off > file_size ||
-        vars > (file_size - h->slots_off) / MMF_SLOT_SIZE)
+    uint64_t index_end = g->index_off + cap * 8;
+    if (g->slots_off < index_end || g->slots_off % MMF_SLOT_SIZE || g->slots_off > file_size ||
+        vars > (file_size - g->slots_off) / MMF_SLOT_SIZE)
         return MMF_ECORRUPT;
-    uint64_t slots_end = h->slots_off + vars * MMF_SLOT_SIZE;
-    if (!mmfa_geometry_ok(&h->heap, file_size) || h->heap.meta_off < slots_end)
-        return MMF_ECORRUPT;
-    if (memchr(h->name, '\0', sizeof h->name) == NULL) return MMF_ECORRUPT;
+    uint64_t slots_end = g->slots_off + vars * MMF_SLOT_SIZE;
+    if (!mmfa_geometry_ok(&g->heap, file_size) || g->heap.meta_off < slots_end) return MMF_ECORRUPT;
+    if (memchr(c->name, '\0', sizeof c->name) == NULL) return MMF_ECORRUPT;
 #ifdef __GLIBC__
     /* a mutex of another kind (say, PI, or garbage) could hang a locker */
+    const struct mmf_header *h = (const struct mmf_header *)base;
     pthread_mutex_t ref;
     if (mmf__mutex_init(&ref)) return MMF_ESYS;
     int same = ref.__data.__kind == h->mutex.__data.__kind;
     pthread_mutex_destroy(&ref);
     if (!same) return MMF_ECORRUPT;
+#else
+    (void)base;
 #endif
     return MMF_OK;
 }
@@ -129,7 +157,8 @@ static void free_handle(mmf *ns) {
    mapped stays open in every child the mapping is inherited by. On failure
    the caller still owns base. */
 static int make_handle(const mmf_options *opt, const char *path, unsigned char *base,
-                       uint64_t size, int fd, const struct stat *st, mmf **out) {
+                       const struct mmf_geom *g, uint32_t flags, int fd, const struct stat *st,
+                       mmf **out) {
     int own = mmf__reopen(fd, path, st->st_dev, st->st_ino, opt->readonly ? O_RDONLY : O_RDWR);
     if (own < 0) return mmf__errno_code(errno);
     mmf *ns = calloc(1, sizeof *ns);
@@ -146,22 +175,22 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     ns->wipes = madvise(self, 4096, MADV_WIPEONFORK) == 0;
     struct mmf_header *h = (struct mmf_header *)base;
     ns->base = base;
-    ns->size = size;
+    ns->size = g->size;
     ns->hdr = h;
-    ns->heap = &h->heap;
+    ns->geo = *g;
+    ns->heap = (struct mmfa_ctx){.base = base, .g = g->heap, .h = &h->heap};
     ns->regs = (struct mmf_reg *)(base + MMF_REGS_OFF);
-    ns->max_vars = h->max_vars;
     ns->t.base = base;
-    ns->t.entries = (mmf_a64 *)(base + h->index_off);
-    ns->t.mask = h->index_cap - 1u;
-    ns->t.slots = (struct mmf_slot *)(base + h->slots_off);
-    ns->t.nslots = h->max_vars;
-    ns->t.heap_lo = h->heap.arena_off;
-    ns->t.heap_hi = h->heap.arena_off + (h->heap.units << MMFA_UNIT_SHIFT);
+    ns->t.entries = (mmf_a64 *)(base + g->index_off);
+    ns->t.mask = g->index_cap - 1u;
+    ns->t.slots = (struct mmf_slot *)(base + g->slots_off);
+    ns->t.nslots = g->max_vars;
+    ns->t.heap_lo = g->heap.arena_off;
+    ns->t.heap_hi = g->heap.arena_off + (g->heap.units << MMFA_UNIT_SHIFT);
     ns->autolock = opt->autolock;
     ns->debug = opt->debug;
     ns->readonly = opt->readonly;
-    ns->transient = (h->flags & MMF_FLAG_TRANSIENT) != 0;
+    ns->transient = (flags & MMF_FLAG_TRANSIENT) != 0;
     ns->timeout = opt->timeout;
     ns->spin = opt->spin;
     ns->fd = own;
@@ -190,9 +219,10 @@ static bool same_file(const char *path, const struct stat *st) {
 
 /* A transient namespace that nobody is attached to any more is stale: it is
    removed (read-write), and counts as absent. */
-static int check_stale(const unsigned char *base, int fd, const char *path, bool rw) {
+static int check_stale(const unsigned char *base, uint32_t flags, int fd, const char *path,
+                       bool rw) {
     const struct mmf_header *h = (const struct mmf_header *)base;
-    if (!(h->flags & MMF_FLAG_TRANSIENT)) return MMF_OK;
+    if (!(flags & MMF_FLAG_TRANSIENT)) return MMF_OK;
     mmf_proc_id me;
     mmf__proc_self(&me);
     const struct mmf_reg *regs = (const struct mmf_reg *)(base + MMF_REGS_OFF);
@@ -231,9 +261,11 @@ static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
         rc = mmf__errno_code(errno);
         goto fail;
     }
-    rc = validate(base, size);
-    if (!rc) rc = check_stale(base, fd, path, rw);
-    if (!rc) rc = make_handle(opt, path, base, size, fd, &st, out);
+    struct header_copy c;
+    copy_header(base, &c);
+    rc = validate(base, size, &c);
+    if (!rc) rc = check_stale(base, c.flags, fd, path, rw);
+    if (!rc) rc = make_handle(opt, path, base, &c.g, c.flags, fd, &st, out);
     if (rc) goto fail;
     if (locked) mmf__lifecycle_unlock(fd);
     close(fd); /* the mapping keeps the file */
@@ -260,7 +292,7 @@ static bool removed_stale(const char *path, int flags, double timeout) {
             removed = true;
         else if (base != MAP_FAILED && h->magic == MMF_MAGIC &&
                  h->fingerprint == MMF_LAYOUT_FINGERPRINT)
-            removed = check_stale(base, fd, path, true) == ATTACH_AGAIN;
+            removed = check_stale(base, h->flags, fd, path, true) == ATTACH_AGAIN;
         if (base != MAP_FAILED) munmap(base, MMF_INDEX_OFF);
         mmf__lifecycle_unlock(fd);
     }
@@ -284,7 +316,7 @@ static char *temp_name(const char *path) {
 
 /* MMF_OK (handle in *out), MMF_EEXIST if another process published first. */
 static int create(const mmf_options *opt, const char *path, mmf **out) {
-    struct geometry g;
+    struct mmf_geom g;
     int rc = plan(opt, &g);
     if (rc) return rc;
     char *tmp = temp_name(path);
@@ -312,7 +344,7 @@ static int create(const mmf_options *opt, const char *path, mmf **out) {
     format(base, &g, opt);
     /* registered before anyone can see it: a transient namespace is never
        found with nobody attached while its creator lives */
-    rc = make_handle(opt, path, base, g.size, fd, &st, &ns);
+    rc = make_handle(opt, path, base, &g, opt->transient ? MMF_FLAG_TRANSIENT : 0, fd, &st, &ns);
     if (rc) goto fail;
     MMF_CRASH_POINT("create.before_link");
     if (link(tmp, path) == -1) goto os_error;
@@ -386,7 +418,7 @@ int mmf_open(const mmf_options *opt, mmf **out) {
     free(path);
     if (!rc && (*out)->debug)
         MMF_DEBUG(*out, "opened %s: %llu bytes, %u variables at most", (*out)->path,
-                  (unsigned long long)(*out)->size, (*out)->hdr->max_vars);
+                  (unsigned long long)(*out)->size, (*out)->geo.max_vars);
     return rc;
 }
 

@@ -98,6 +98,7 @@ static int write_inplace(mmf *ns, uint64_t me, const struct mmfi_key *k, struct 
     if (rc == MMFI_ESTALL) return st_ctx.err;
     if (rc < 0) return MMF_ECORRUPT;
     struct mmf_slot *s = &ns->t.slots[hit.slot];
+    struct mmfi_place place;
     rc = mmf__claim(ns, s, me);
     if (rc) return rc;
     MMF_CRASH_POINT("inplace.claimed");
@@ -108,10 +109,10 @@ static int write_inplace(mmf *ns, uint64_t me, const struct mmfi_key *k, struct 
         int eq = mmfi_holds_key(&ns->t, s, k);
         if (eq != 1)
             rc = eq < 0 ? MMF_ECORRUPT : FALLBACK; /* deleted or moved meanwhile */
-        else if (!(rc = prepare(ns, s, op)) && !mmfi_fits(&ns->t, s, op->len))
+        else if (!(rc = prepare(ns, s, op)) && !mmfi_fits(&ns->t, s, op->len, &place))
             rc = FALLBACK;
     }
-    if (rc == MMF_OK) mmfi_write_inplace(&ns->t, s, op->val, op->len, op->tag);
+    if (rc == MMF_OK) mmfi_write_inplace(s, &place, op->val, op->len, op->tag);
     MMF_CRASH_POINT("inplace.before_release");
     mmfi_release(s);
     if (rc == MMF_OK) mmf__wake_slot(s);
@@ -120,7 +121,7 @@ static int write_inplace(mmf *ns, uint64_t me, const struct mmfi_key *k, struct 
 
 static void free_blocks(mmf *ns, const uint64_t *off, const unsigned *order, int n) {
     for (int i = 0; i < n; i++)
-        if (off[i] && mmfa_free(ns->base, ns->heap, off[i], order[i]))
+        if (off[i] && mmfa_free(&ns->heap, off[i], order[i]))
             MMF_DEBUG(ns, "heap: block %llu was not allocated; run mmf_check",
                       (unsigned long long)off[i]);
 }
@@ -131,12 +132,12 @@ static int alloc_value(mmf *ns, const void *val, size_t len, uint64_t b[2], unsi
     b[0] = b[1] = 0;
     *order = len == 0 ? MMF_ORDER_NONE : MMF_ORDER_INLINE;
     if (len <= MMF_VALUE_INLINE) return MMF_OK;
-    int k = mmfa_order_for(ns->heap, len);
+    int k = mmfa_order_for(&ns->heap, len);
     if (k < 0) return MMF_ENOSPC;
-    int rc = mmfa_alloc(ns->base, ns->heap, (unsigned)k, &b[0]);
+    int rc = mmfa_alloc(&ns->heap, (unsigned)k, &b[0]);
     if (!rc) {
-        rc = mmfa_alloc(ns->base, ns->heap, (unsigned)k, &b[1]);
-        if (rc) mmfa_free(ns->base, ns->heap, b[0], (unsigned)k);
+        rc = mmfa_alloc(&ns->heap, (unsigned)k, &b[1]);
+        if (rc) mmfa_free(&ns->heap, b[0], (unsigned)k);
     }
     if (rc) return rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
     /* fresh blocks may still be read by a stale reader: word stores */
@@ -174,18 +175,20 @@ static void structure_changed(mmf *ns) {
 static int replace_value(mmf *ns, uint64_t idx, const struct mmfi_key *k,
                          const struct write_op *op) {
     struct mmf_slot *s = &ns->t.slots[idx];
-    uint64_t old[3];
+    uint64_t old[3], ko = 0;
     unsigned old_order[3];
-    int nold = mmfi_slot_blocks(&ns->t, s, old, old_order);
+    uint64_t vs = load_relaxed(&s->vstate); /* claim and mutex held; loaded once */
+    if (VS_KLEN(vs) != k->len) return MMF_ECORRUPT;
+    int nold = mmfi_slot_blocks(&ns->t, s, vs, old, old_order);
     if (nold < 0) return MMF_ECORRUPT;
-    if (k->len > MMF_KEY_INLINE) nold--; /* the key block stays */
+    if (k->len > MMF_KEY_INLINE) ko = old[--nold]; /* the key block stays */
     uint64_t b[2];
     unsigned order;
     int rc = alloc_value(ns, op->val, op->len, b, &order);
     if (rc) return rc;
     MMF_CRASH_POINT("replace.blocks");
     struct mmf_slot_image img;
-    mmfi_make_image(&img, k, load_relaxed(&s->key_off), b[0], b[1], order, op->val, op->len);
+    mmfi_make_image(&img, k, ko, b[0], b[1], order, op->val, op->len);
     img.vstate = VS_WITH_TAG(img.vstate, op->tag);
     publish(ns, idx, &img, 0, UINT64_MAX, 0);
     MMF_CRASH_POINT("replace.before_free");
@@ -203,7 +206,7 @@ static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
     MMF_CRASH_POINT("insert.slot");
     struct mmf_slot *s = &ns->t.slots[idx];
     if (k->len > MMF_KEY_INLINE) {
-        rc = mmfa_alloc(ns->base, ns->heap, korder, &ko);
+        rc = mmfa_alloc(&ns->heap, korder, &ko);
         if (rc) rc = rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
         else words_store((mmf_a64 *)(ns->base + ko), k->bytes, k->len);
     }
@@ -211,7 +214,7 @@ static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
     if (!rc) rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
     if (rc) { /* give back what was taken: nothing changed */
         if (order < MMFA_ORDERS) free_blocks(ns, b, (unsigned[]){order, order}, 2);
-        if (ko) mmfa_free(ns->base, ns->heap, ko, korder);
+        if (ko) mmfa_free(&ns->heap, ko, korder);
         mmf__slot_free(ns, idx);
         return rc;
     }
@@ -244,9 +247,10 @@ static int write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct w
         struct mmf_slot *s = &ns->t.slots[idx];
         rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
         if (!rc) {
+            struct mmfi_place place;
             rc = prepare(ns, s, op);
-            if (!rc && mmfi_fits(&ns->t, s, op->len))
-                mmfi_write_inplace(&ns->t, s, op->val, op->len, op->tag);
+            if (!rc && mmfi_fits(&ns->t, s, op->len, &place))
+                mmfi_write_inplace(s, &place, op->val, op->len, op->tag);
             else if (!rc)
                 rc = replace_value(ns, idx, k, op);
             mmfi_release(s);
@@ -331,7 +335,8 @@ int mmf_delete(mmf *ns, const char *key) {
     struct mmf_slot *s = &ns->t.slots[idx];
     if (rc == MMFI_ECORRUPT) rc = MMF_ECORRUPT;
     else if (!present) rc = MMF_ENOTFOUND;
-    else if ((n = mmfi_slot_blocks(&ns->t, s, blocks, orders)) < 0) rc = MMF_ECORRUPT;
+    else if ((n = mmfi_slot_blocks(&ns->t, s, load_relaxed(&s->vstate), blocks, orders)) < 0)
+        rc = MMF_ECORRUPT; /* vstate: mutex held, used only here */
     else rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
     if (!rc) {
         struct mmf_header *hd = ns->hdr;

@@ -67,7 +67,7 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
 
     int rc = mmf__slots_rebuild(ns);
     struct mmf_live_cursor c = {.t = t};
-    if (!rc) rc = mmfa_rebuild(ns->base, ns->heap, mmf__live_blocks, &c) ? MMF_ECORRUPT : c.err;
+    if (!rc) rc = mmfa_rebuild(&ns->heap, mmf__live_blocks, &c) ? MMF_ECORRUPT : c.err;
     if (rc) {
         MMF_DEBUG(ns, "recovery: the index references slots or blocks that cannot be");
         return MMF_ECORRUPT;

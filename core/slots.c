@@ -73,7 +73,9 @@ int mmf__live_blocks(void *vctx, uint64_t i, uint64_t *off, unsigned *order) {
         uint64_t e = load_relaxed(&c->t->entries[c->pos++]); /* mutex held */
         if (!ENTRY_LIVE(e)) continue;
         const struct mmf_slot *s = mmfi_entry_slot(c->t, e);
-        c->n = s ? mmfi_slot_blocks(c->t, s, c->off, c->order) : MMFI_ECORRUPT;
+        /* vstate: mutex held, used only here */
+        c->n = s ? mmfi_slot_blocks(c->t, s, load_relaxed(&s->vstate), c->off, c->order)
+                 : MMFI_ECORRUPT;
         c->next = 0;
         if (c->n < 0) {
             c->err = MMF_ECORRUPT;

@@ -144,14 +144,23 @@ MMF_INLINE void mmfi_release(struct mmf_slot *s) {
     store_release(&s->owner, 0);
 }
 
+/* Where an in-place write goes, as mmfi_fits found it: the slot's vstate and
+   the spare buffer it names, each loaded from the slot once and checked. */
+struct mmfi_place {
+    uint64_t vs;
+    mmf_a64 *spare; /* the spare inline buffer or block; NULL for no value */
+};
+
 /* Whether a value of len bytes can be written in place: into the spare
-   inline buffer or spare block, or len 0 into a slot without either. */
-int mmfi_fits(const struct mmfi_table *t, const struct mmf_slot *s, size_t len);
+   inline buffer or spare block, or len 0 into a slot without either. If
+   so, fills *p for mmfi_write_inplace. */
+int mmfi_fits(const struct mmfi_table *t, struct mmf_slot *s, size_t len, struct mmfi_place *p);
 
 /* In-place publication by the claim holder: value into the spare buffer,
    then one store of vstate flips spare and current. Returns the new version.
-   The caller checked mmfi_fits. */
-uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, const void *val,
+   p is what mmfi_fits said for this len; the slot is not read again, so a
+   change made behind the claim's back cannot redirect the write. */
+uint64_t mmfi_write_inplace(struct mmf_slot *s, const struct mmfi_place *p, const void *val,
                             size_t len, unsigned tag);
 
 /* Structural publication by the claim holder under the mutex: the whole slot
@@ -168,10 +177,12 @@ void mmfi_make_image(struct mmf_slot_image *img, const struct mmfi_key *k, uint6
    Returns how many it turned. */
 uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t pos);
 
-/* The heap blocks a variable's slot references (at most 3: two value blocks
-   and a key block). Their number, or MMFI_ECORRUPT if one is out of bounds. */
-int mmfi_slot_blocks(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t off[3],
-                     unsigned order[3]);
+/* The heap blocks a variable's slot references (at most 3: two value blocks,
+   then the key block), as vs (the slot's vstate, loaded once by the caller,
+   who uses that same value for anything else) describes them. Their number,
+   or MMFI_ECORRUPT if one is out of bounds. */
+int mmfi_slot_blocks(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t vs,
+                     uint64_t off[3], unsigned order[3]);
 
 /* The slot a live entry names, or NULL if out of bounds. */
 MMF_INLINE struct mmf_slot *mmfi_entry_slot(const struct mmfi_table *t, uint64_t e) {

@@ -74,30 +74,32 @@ int mmfi_find_for_write(const struct mmfi_table *t, const struct mmfi_key *k, ui
     return MMFI_MISSING;
 }
 
-int mmfi_fits(const struct mmfi_table *t, const struct mmf_slot *s, size_t len) {
+int mmfi_fits(const struct mmfi_table *t, struct mmf_slot *s, size_t len, struct mmfi_place *p) {
     uint64_t vs = load_relaxed(&s->vstate); /* claim held: only we change it */
-    unsigned order = VS_ORDER(vs);
+    unsigned order = VS_ORDER(vs), spare = !VS_CUR(vs);
+    p->vs = vs;
+    p->spare = NULL;
     if (order == MMF_ORDER_NONE) return len == 0;
-    if (order == MMF_ORDER_INLINE) return len <= MMF_VALUE_INLINE;
+    if (order == MMF_ORDER_INLINE) {
+        p->spare = s->ival[spare];
+        return len <= MMF_VALUE_INLINE;
+    }
     if (len == 0 || order >= MMFA_ORDERS) return 0;
     uint64_t bsize = (uint64_t)MMFA_UNIT << order;
     /* a value that shrank to a quarter of a large block gives it back */
     if (len > bsize || (order >= 4 && len <= bsize / 4)) return 0;
-    uint64_t spare = load_relaxed(&s->blk[!VS_CUR(vs)]);
-    return mmfi_block_ok(t, spare, bsize);
+    uint64_t b = load_relaxed(&s->blk[spare]); /* loaded once, checked, used */
+    if (!mmfi_block_ok(t, b, bsize)) return 0;
+    p->spare = (mmf_a64 *)(t->base + b);
+    return 1;
 }
 
-uint64_t mmfi_write_inplace(const struct mmfi_table *t, struct mmf_slot *s, const void *val,
+uint64_t mmfi_write_inplace(struct mmf_slot *s, const struct mmfi_place *p, const void *val,
                             size_t len, unsigned tag) {
-    uint64_t vs = load_relaxed(&s->vstate); /* claim held */
+    uint64_t vs = p->vs;
     unsigned spare = !VS_CUR(vs);
     uint64_t odd = seq_write_begin(&s->gen, 0);
-    if (VS_ORDER(vs) == MMF_ORDER_INLINE) {
-        words_store(s->ival[spare], val, len);
-    } else if (len) {
-        uint64_t b = load_relaxed(&s->blk[spare]); /* checked by mmfi_fits */
-        words_store((mmf_a64 *)(t->base + b), val, len);
-    }
+    if (len) words_store(p->spare, val, len);
     MMF_CRASH_POINT("inplace.written");
     /* release: recovery reading vstate (acquire) sees the value it names */
     store_release(&s->vstate, VS_WITH_TAG(VS_MAKE(len, spare, VS_KLEN(vs), VS_ORDER(vs)), tag));
@@ -149,9 +151,8 @@ uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t pos) {
     return n;
 }
 
-int mmfi_slot_blocks(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t off[3],
-                     unsigned order[3]) {
-    uint64_t vs = load_relaxed(&s->vstate); /* mutex held, or a check */
+int mmfi_slot_blocks(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t vs,
+                     uint64_t off[3], unsigned order[3]) {
     int n = 0;
     unsigned vo = VS_ORDER(vs), klen = VS_KLEN(vs);
     if (klen == 0) return MMFI_ECORRUPT;

@@ -7,6 +7,7 @@
  */
 #include <glob.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "../common/layout.h"
@@ -103,7 +104,7 @@ static void slots_past_end(uint8_t *img, size_t *size) {
     (void)size, hdr(img)->slots_off = 1ull << 40;
 }
 static void heap_past_end(uint8_t *img, size_t *size) {
-    (void)size, hdr(img)->heap.units = 1ull << 30;
+    (void)size, hdr(img)->heap.geo.units = 1ull << 30;
 }
 static void not_ready(uint8_t *img, size_t *size) { (void)size, store32_relaxed(&hdr(img)->ready, 0); }
 static void name_unterminated(uint8_t *img, size_t *size) {
@@ -183,7 +184,7 @@ static void slots_used_too_big(uint8_t *img, size_t *size) {
     (void)size, store_relaxed(&hdr(img)->slots_used, 1u << 30);
 }
 static void meta_byte_damaged(uint8_t *img, size_t *size) {
-    (void)size, img[hdr(img)->heap.meta_off + 1] = 0x3f;
+    (void)size, img[hdr(img)->heap.geo.meta_off + 1] = 0x3f;
 }
 static void counters_wrong(uint8_t *img, size_t *size) {
     (void)size, store_relaxed(&hdr(img)->vars, 999);
@@ -338,9 +339,107 @@ static void test_fuzzer_regressions(void) {
     unlink(path);
 }
 
+static int count_visit(const char *key, const void *val, size_t len, uint64_t version, void *ctx) {
+    (void)key, (void)val, (void)len, (void)version;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* Every public operation on a handle whose header was rewritten after it
+   attached. The handle works from the geometry it validated at attach, so
+   the operations still work; run in a child that must exit, not die. */
+static void hostile_child(mmf *ns) {
+    alarm(60); /* a hang fails as a signal too */
+    static char big[4096], mid[200], buf[8192];
+    memset(big, 'B', sizeof big);
+    memset(mid, 'M', sizeof mid);
+    size_t len;
+    uint64_t v;
+    int64_t sum;
+    int n = 0;
+    CHILD_REQUIRE(mmf_set(ns, "small", "tiny", 4) == MMF_OK);
+    CHILD_REQUIRE(mmf_set(ns, "mid", mid, sizeof mid) == MMF_OK);
+    CHILD_REQUIRE(mmf_set(ns, "big", big, sizeof big) == MMF_OK);
+    CHILD_REQUIRE(mmf_set(ns, "new.mid", mid, sizeof mid) == MMF_OK);
+    CHILD_REQUIRE(mmf_get(ns, "mid", buf, sizeof buf, &len) == MMF_OK && len == sizeof mid &&
+                  memcmp(buf, mid, len) == 0);
+    CHILD_REQUIRE(mmf_get_v(ns, "big", buf, sizeof buf, &len, &v) == MMF_OK && len == sizeof big &&
+                  memcmp(buf, big, len) == 0);
+    CHILD_REQUIRE(mmf_exists(ns, "small") == 1);
+    CHILD_REQUIRE(mmf_cas(ns, "big", v, mid, sizeof mid) == MMF_OK);
+    CHILD_REQUIRE(mmf_add_i64(ns, "counter", 5, &sum) == MMF_OK && sum == 6);
+    CHILD_REQUIRE(mmf_delete(ns, "mid") == MMF_OK);
+    CHILD_REQUIRE(mmf_exists(ns, "mid") == 0);
+    CHILD_REQUIRE(mmf_foreach(ns, count_visit, &n) == MMF_OK && n == 5);
+    mmf_stats st;
+    CHILD_REQUIRE(mmf_stat(ns, &st) == MMF_OK && st.size == 1 << 20 && st.max_vars == 64);
+    FILE *null = fopen("/dev/null", "w");
+    CHILD_REQUIRE(null && mmf_dump(ns, null) == MMF_OK);
+    fclose(null);
+    CHILD_REQUIRE(mmf_check(ns, NULL) == MMF_OK);
+    (void)mmf_wait(ns, "small", 1, 0.001); /* any answer; it returns */
+    mmf_close(ns);
+    _exit(0);
+}
+
+/* As in the report: only the heap's meta offset, far outside the mapping. */
+static void hostile_meta_off(struct mmf_header *h) {
+    h->heap.geo.meta_off = 1ull << 40;
+}
+
+/* Every geometry field the header has. */
+static void hostile_everything(struct mmf_header *h) {
+    h->heap.geo.meta_off = 1ull << 40;
+    h->heap.geo.arena_off = (1ull << 20) + 4096;
+    h->heap.geo.units = 1ull << 50;
+    h->heap.geo.max_order = 39;
+    h->index_off = 1ull << 41;
+    h->index_cap = 1u << 30;
+    h->max_vars = MMF_MAX_VARS;
+    h->slots_off = (1ull << 40) + 8;
+    h->map_size = 1ull << 45;
+    memset(h->name, 'n', sizeof h->name); /* no terminating NUL any more */
+}
+
+static void hostile_case(void (*damage)(struct mmf_header *)) {
+    char name[64];
+    mmf *ns = fresh(unique_name(name, sizeof name, "hostile"), 1 << 20, 64);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
+    CU_ASSERT_EQUAL(mmf_set(ns, "small", "s", 1), MMF_OK);
+    CU_ASSERT_EQUAL(mmf_set(ns, "counter", &(int64_t){1}, 8), MMF_OK);
+    CU_ASSERT_EQUAL(mmf_set(ns, LONG_KEY, "x", 1), MMF_OK);
+    /* another process with write access rewrites the header */
+    char shm[128];
+    snprintf(shm, sizeof shm, "/dev/shm/%s", name);
+    int fd = open(shm, O_RDWR);
+    CU_ASSERT_FATAL(fd >= 0);
+    struct mmf_header *h = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    CU_ASSERT_FATAL(h != MAP_FAILED);
+    damage(h);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) hostile_child(ns);
+    int status = wait_child(pid);
+    if (status)
+        fprintf(stderr, "\n  the child %s %d", status > 100 ? "died of signal" : "exited",
+                status > 100 ? status - 100 : status);
+    CU_ASSERT_EQUAL(status, 0);
+    munmap(h, 1 << 20);
+    mmf_close(ns);
+    mmf_unlink(name, NULL);
+}
+
+static void test_hostile_geometry_after_attach(void) {
+    hostile_case(hostile_meta_off);
+    hostile_case(hostile_everything);
+}
+
 int main(void) {
-    static const test_case tests[] = {{"damaged images", test_damaged_images},
-                                      {"the fuzzer's regressions", test_fuzzer_regressions},
-                                      {NULL, NULL}};
+    static const test_case tests[] = {
+        {"damaged images", test_damaged_images},
+        {"the fuzzer's regressions", test_fuzzer_regressions},
+        {"hostile geometry after attach", test_hostile_geometry_after_attach},
+        {NULL, NULL}};
     return run_suite("damage", tests);
 }

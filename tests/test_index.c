@@ -131,7 +131,8 @@ static void test_long_keys_live_in_blocks(void) {
     uint64_t off[3];
     unsigned order[3];
     key[MMF_KEY_MAX - 1] = 'x';
-    CU_ASSERT_EQUAL(mmfi_slot_blocks(&t, &t.slots[hit.slot], off, order), 3);
+    struct mmf_slot *s = &t.slots[hit.slot];
+    CU_ASSERT_EQUAL(mmfi_slot_blocks(&t, s, load_relaxed(&s->vstate), off, order), 3);
 }
 
 static void test_tombstones_keep_probes_whole(void) {
@@ -195,18 +196,20 @@ static void test_inline_values(void) {
     CU_ASSERT_STRING_EQUAL(buf, "fits in the slot");
     struct mmf_slot *s = &t.slots[hit.slot];
     CU_ASSERT_EQUAL(VS_ORDER(hit.vstate), MMF_ORDER_INLINE);
-    CU_ASSERT(mmfi_fits(&t, s, MMF_VALUE_INLINE));
-    CU_ASSERT(mmfi_fits(&t, s, 0));
-    CU_ASSERT(!mmfi_fits(&t, s, MMF_VALUE_INLINE + 1));
+    struct mmfi_place place;
+    CU_ASSERT(!mmfi_fits(&t, s, MMF_VALUE_INLINE + 1, &place));
+    CU_ASSERT(mmfi_fits(&t, s, 0, &place));
+    CU_ASSERT(mmfi_fits(&t, s, MMF_VALUE_INLINE, &place));
     char full[MMF_VALUE_INLINE + 1];
     memset(full, 'z', MMF_VALUE_INLINE);
     full[MMF_VALUE_INLINE] = '\0';
-    CU_ASSERT_EQUAL(mmfi_write_inplace(&t, s, full, MMF_VALUE_INLINE, 0), v + 2);
+    CU_ASSERT_EQUAL(mmfi_write_inplace(s, &place, full, MMF_VALUE_INLINE, 0), v + 2);
     CU_ASSERT_EQUAL(get("small", buf, sizeof buf, &hit), MMFI_FOUND);
     CU_ASSERT_STRING_EQUAL(buf, full);
     uint64_t off[3];
     unsigned order[3];
-    CU_ASSERT_EQUAL(mmfi_slot_blocks(&t, s, off, order), 0); /* no heap blocks */
+    /* no heap blocks */
+    CU_ASSERT_EQUAL(mmfi_slot_blocks(&t, s, load_relaxed(&s->vstate), off, order), 0);
     store_relaxed(&s->vstate, VS_MAKE(MMF_VALUE_INLINE + 1, 0, 5, MMF_ORDER_INLINE));
     CU_ASSERT_EQUAL(get("small", buf, sizeof buf, &hit), MMFI_ECORRUPT);
 }
@@ -230,11 +233,16 @@ static void test_in_place_flip(void) {
     uint64_t v1 = put("k", "first");
     get("k", buf, sizeof buf, &hit);
     struct mmf_slot *s = &t.slots[hit.slot];
-    CU_ASSERT(mmfi_fits(&t, s, 256));
-    CU_ASSERT(!mmfi_fits(&t, s, 257));
-    CU_ASSERT(!mmfi_fits(&t, s, 0)); /* an empty value gives its blocks back */
+    struct mmfi_place place;
+    CU_ASSERT(!mmfi_fits(&t, s, 257, &place));
+    CU_ASSERT(!mmfi_fits(&t, s, 0, &place)); /* an empty value gives its blocks back */
+    CU_ASSERT(mmfi_fits(&t, s, 256, &place));
     uint64_t cur = VS_CUR(load_relaxed(&s->vstate));
-    uint64_t v2 = mmfi_write_inplace(&t, s, "second", 6, 0);
+    /* the write goes where mmfi_fits looked, whatever the slot says now */
+    uint64_t spare = load_relaxed(&s->blk[!cur]);
+    store_relaxed(&s->blk[!cur], 1ull << 40);
+    uint64_t v2 = mmfi_write_inplace(s, &place, "second", 6, 0);
+    store_relaxed(&s->blk[!cur], spare);
     CU_ASSERT_EQUAL(v2, v1 + 2);
     CU_ASSERT_EQUAL(VS_CUR(load_relaxed(&s->vstate)), !cur);
     CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_FOUND);
@@ -256,7 +264,7 @@ static void test_out_of_bounds_is_corrupt(void) {
     CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_ECORRUPT);
     uint64_t off[3];
     unsigned order[3];
-    CU_ASSERT_EQUAL(mmfi_slot_blocks(&t, s, off, order), MMFI_ECORRUPT);
+    CU_ASSERT_EQUAL(mmfi_slot_blocks(&t, s, load_relaxed(&s->vstate), off, order), MMFI_ECORRUPT);
 }
 
 static int stall_answer;
@@ -298,7 +306,9 @@ static void *writer(void *arg) {
     unsigned char val[VLEN];
     for (unsigned i = 1; i <= 200000 && !atomic_load(&stop); i++) {
         memset(val, (int)(i & 0xff), VLEN);
-        mmfi_write_inplace(&t, hot, val, (i % 2) ? VLEN : VLEN / 2, 0);
+        size_t len = (i % 2) ? VLEN : VLEN / 2;
+        struct mmfi_place place;
+        if (mmfi_fits(&t, hot, len, &place)) mmfi_write_inplace(hot, &place, val, len, 0);
     }
     atomic_store(&stop, 1);
     return NULL;

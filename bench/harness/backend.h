@@ -2,7 +2,10 @@
  * A system under test, as the harness drives it. Every call returns 0 on
  * success (a get of a missing key is an error: workloads only read keys they
  * loaded). prepare runs in the parent before the processes are forked;
- * connect, the operations and disconnect run in each child.
+ * connect, the operations and disconnect run in each child. connect (and
+ * subscribe, for a subscriber) run before any process of the run starts:
+ * whatever a process must have seen before another one sends it something
+ * (the version it will wait past, a subscription) is done there.
  */
 #ifndef MMF_BENCH_BACKEND_H
 #define MMF_BENCH_BACKEND_H
@@ -31,8 +34,11 @@ typedef struct bench_backend {
        (sleeping, not spinning) for what it sends; NULL if not supported */
     int (*send)(void *c, int side, uint64_t msg);
     int (*recv)(void *c, int side, uint64_t *msg);
-    /* one publisher, many subscribers; NULL if not supported */
+    /* one publisher, many subscribers; NULL if not supported. subscribe (may
+       be NULL) makes everything published after it returns reach
+       subscribe_next */
     int (*publish)(void *c, uint64_t msg);
+    int (*subscribe)(void *c);
     int (*subscribe_next)(void *c, uint64_t *msg);
     void (*disconnect)(void *c);
     void (*cleanup)(const bench_cfg *cfg);

@@ -129,9 +129,15 @@ static void cleanup(const bench_cfg *cfg) {
     remove(path);
 }
 
-const bench_backend backend_lmdb = {"lmdb", unavailable, prepare, connect_, get,  set,
-                                    incr,   NULL,        NULL,    NULL,     NULL, disconnect,
-                                    cleanup};
+const bench_backend backend_lmdb = {.name = "lmdb",
+                                    .unavailable = unavailable,
+                                    .prepare = prepare,
+                                    .connect = connect_,
+                                    .get = get,
+                                    .set = set,
+                                    .incr = incr,
+                                    .disconnect = disconnect,
+                                    .cleanup = cleanup};
 #else
 static const char *unavailable(void) {
     return "built without LMDB (install liblmdb-dev and rebuild)";

@@ -39,5 +39,11 @@ static void cleanup(const bench_cfg *cfg) {
     for (int s = 0; s < 2; s++) close(fds[s][0]), close(fds[s][1]);
 }
 
-const bench_backend backend_pipe = {"pipe", unavailable, prepare, connect_, NULL, NULL, NULL,
-                                    send,   recv,        NULL,    NULL,     disconnect, cleanup};
+const bench_backend backend_pipe = {.name = "pipe",
+                                    .unavailable = unavailable,
+                                    .prepare = prepare,
+                                    .connect = connect_,
+                                    .send = send,
+                                    .recv = recv,
+                                    .disconnect = disconnect,
+                                    .cleanup = cleanup};

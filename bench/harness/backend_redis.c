@@ -136,13 +136,19 @@ static int publish(void *vc, uint64_t msg) {
     return simple(c, redisCommand(c->r, "PUBLISH published %llu", (unsigned long long)msg));
 }
 
+/* returns once the server confirmed: later PUBLISHes reach this connection */
+static int subscribe(void *vc) {
+    struct conn *c = vc;
+    if (c->subscribed) return 0;
+    if (simple(c, redisCommand(c->r, "SUBSCRIBE published"))) return -1;
+    c->subscribed = 1;
+    return 0;
+}
+
 static int subscribe_next(void *vc, uint64_t *msg) {
     struct conn *c = vc;
     redisReply *r;
-    if (!c->subscribed) {
-        if (simple(c, redisCommand(c->r, "SUBSCRIBE published"))) return -1;
-        c->subscribed = 1;
-    }
+    if (subscribe(c)) return -1;
     if (redisGetReply(c->r, (void **)&r) != REDIS_OK) return -1;
     int rc = r->type != REDIS_REPLY_ARRAY || r->elements != 3;
     if (!rc) *msg = strtoull(r->element[2]->str, NULL, 10);
@@ -165,9 +171,20 @@ static void cleanup(const bench_cfg *cfg) {
     }
 }
 
-const bench_backend backend_redis = {"redis", unavailable, prepare, connect_,       get,
-                                     set,     incr,        send,    recv,           publish,
-                                     subscribe_next,       disconnect, cleanup};
+const bench_backend backend_redis = {.name = "redis",
+                                     .unavailable = unavailable,
+                                     .prepare = prepare,
+                                     .connect = connect_,
+                                     .get = get,
+                                     .set = set,
+                                     .incr = incr,
+                                     .send = send,
+                                     .recv = recv,
+                                     .publish = publish,
+                                     .subscribe = subscribe,
+                                     .subscribe_next = subscribe_next,
+                                     .disconnect = disconnect,
+                                     .cleanup = cleanup};
 #else
 static const char *unavailable(void) {
     return "built without hiredis (install libhiredis-dev and rebuild)";

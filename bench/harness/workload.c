@@ -1,8 +1,14 @@
 /*
- * Running a workload: the processes are forked after the system is prepared,
- * wait at a gate (a pipe the parent closes), run until their deadline, and
- * leave their counts and latency histogram in a shared anonymous mapping.
+ * Running a workload: the processes are forked after the system is prepared;
+ * each connects and prepares its role (a subscriber subscribes, mmf reads
+ * the versions it will wait past), says so on a ready pipe, and waits at a
+ * gate (a pipe the parent closes once every process is ready). Then they run
+ * until their deadline and leave their counts and latency histogram in a
+ * shared anonymous mapping. Nothing depends on which process the scheduler
+ * runs first.
  */
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,10 +151,7 @@ static void publish_role(const bench_backend *b, void *c, int proc, uint64_t end
     uint64_t start = now_ns(), msg;
     r->measured = proc != 0;
     if (proc == 0) {
-        /* subscribers first (Redis drops what comes before SUBSCRIBE); the
-           run is that much longer, so that it publishes for all of it */
-        sleep_until(start + 100000000u);
-        end += 100000000u;
+        /* the subscribers subscribed before the gate opened (prepare_role) */
         for (uint64_t due = now_ns(); due < end; due += 1000000u) { /* 1000 per second */
             sleep_until(due);
             if (b->publish(c, now_ns())) r->errors++;
@@ -170,6 +173,31 @@ static const char *unsupported(const bench_backend *b, workload_kind kind) {
     return b->get ? NULL : "not a key-value store";
 }
 
+/* What a process does before it reports ready: everything whose absence
+   could lose the first message once another process starts. */
+static int prepare_role(const bench_backend *b, void *c, workload_kind kind, int proc) {
+    if (kind == W_PUBLISH && proc != 0 && b->subscribe) return b->subscribe(c);
+    return 0;
+}
+
+/* Waits until each of n processes has written its byte to the ready pipe (or
+   closed it by dying); a process stuck connecting for long is given up on,
+   and the deadline below ends it. */
+static void wait_ready(int fd, int n) {
+    uint64_t give_up = now_ns() + 30000000000ull;
+    for (int got = 0; got < n;) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int left_ms = (int)((give_up - now_ns()) / 1000000u);
+        if (now_ns() >= give_up || poll(&pfd, 1, left_ms) == 0) return;
+        char ch;
+        ssize_t k = read(fd, &ch, 1);
+        if (k == 1)
+            got++;
+        else if (k == 0 || errno != EINTR)
+            return; /* every child has closed it */
+    }
+}
+
 void run_workload(const bench_backend *b, const bench_cfg *cfg, const workload *w, double seconds,
                   double rate, run_result *out) {
     memset(out, 0, sizeof *out);
@@ -186,16 +214,21 @@ void run_workload(const bench_backend *b, const bench_cfg *cfg, const workload *
     proc_result *res = mmap(NULL, sizeof(proc_result) * MAX_PROCS, PROT_READ | PROT_WRITE,
                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     memset(res, 0, sizeof(proc_result) * MAX_PROCS);
-    int gate[2];
-    if (pipe(gate)) abort();
+    int gate[2], ready[2];
+    if (pipe(gate) || pipe(ready)) abort();
     pid_t pids[MAX_PROCS];
     fflush(NULL);
     for (int p = 0; p < w->procs; p++) {
         if ((pids[p] = fork()) == 0) {
             close(gate[1]);
+            close(ready[0]);
             void *c = b->connect(cfg);
-            char ch;
-            if (read(gate[0], &ch, 1) != 0 || !c) {
+            int ok = c && prepare_role(b, c, w->kind, p) == 0;
+            char ch = ok ? 'r' : 'x';
+            ok &= write(ready[1], &ch, 1) == 1;
+            close(ready[1]);
+            if (read(gate[0], &ch, 1) != 0 || !ok) {
+                res[p].measured = 1; /* a process that could not take part fails the run */
                 res[p].errors = 1;
                 _exit(1);
             }
@@ -208,6 +241,9 @@ void run_workload(const bench_backend *b, const bench_cfg *cfg, const workload *
         }
     }
     close(gate[0]);
+    close(ready[1]);
+    wait_ready(ready[0], w->procs); /* every process connected and prepared */
+    close(ready[0]);
     close(gate[1]); /* go */
     /* a process stuck past its deadline (a peer that stopped answering) is
        ended, and its run counted as failed rather than waited for */
