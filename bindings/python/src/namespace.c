@@ -41,7 +41,7 @@ static PyObject *ns_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     PyObject *size = NULL, *path = Py_None, *timeout = NULL, *mode = NULL, *max_size = NULL,
              *spin = NULL, *max_vars = NULL;
     int reuse = 0, exclusive = 0, autolock = 1, readonly = 0, transient = 0, debug = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|OO$ppOOOppOOp:Namespace", kwlist, &name, &size,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|OO$pppOOOppOOp:Namespace", kwlist, &name, &size,
                                      &path, &reuse, &exclusive, &autolock, &timeout, &mode,
                                      &max_size, &readonly, &transient, &spin, &max_vars, &debug))
         return NULL;
