@@ -32,8 +32,7 @@ static int pickle_load_module(void) {
 
 static int key_check(const char *s, Py_ssize_t len) {
     if (len < 1 || len > MMF_KEY_MAX) {
-        PyErr_Format(PyExc_ValueError, "a key is 1..%d bytes of UTF-8, not %zd", MMF_KEY_MAX,
-                     len);
+        PyErr_Format(PyExc_ValueError, "a key is 1..%d bytes of UTF-8, not %zd", MMF_KEY_MAX, len);
         return -1;
     }
     if (memchr(s, 0, (size_t)len)) {
@@ -65,8 +64,7 @@ int mmfpy_key_get(PyObject *key, mmfpy_key *k) {
         k->s = PyBytes_AS_STRING(key);
         len = PyBytes_GET_SIZE(key);
     } else {
-        PyErr_Format(PyExc_TypeError, "a key is a str or bytes, not %.100s",
-                     Py_TYPE(key)->tp_name);
+        PyErr_Format(PyExc_TypeError, "a key is a str or bytes, not %.100s", Py_TYPE(key)->tp_name);
         return -1;
     }
     if (key_check(k->s, len) < 0) {

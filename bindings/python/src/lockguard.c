@@ -7,8 +7,7 @@
 #include "pymmf.h"
 
 typedef struct {
-    PyObject_HEAD
-    NsObject *ns;
+    PyObject_HEAD NsObject *ns;
     mmf *held; /* the handle while the lock is held, else NULL */
 } LockObject;
 

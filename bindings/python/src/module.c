@@ -20,10 +20,8 @@ static PyObject *mod_unlink(PyObject *mod, PyObject *args, PyObject *kw) {
     const char *n = bname ? PyBytes_AS_STRING(bname) : NULL;
     const char *p = bpath ? PyBytes_AS_STRING(bpath) : NULL;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = mmf_unlink(n, p);
-    Py_END_ALLOW_THREADS
-    Py_XDECREF(bname);
+    Py_BEGIN_ALLOW_THREADS rc = mmf_unlink(n, p);
+    Py_END_ALLOW_THREADS Py_XDECREF(bname);
     Py_XDECREF(bpath);
     if (rc) return mmfpy_raise(rc, path != Py_None ? path : name);
     Py_RETURN_NONE;
@@ -60,10 +58,14 @@ static const struct {
     const char *name;
     int value;
 } constants[] = {
-    {"TAG_BYTES", MMF_TAG_BYTES},           {"TAG_STORABLE", MMF_TAG_STORABLE},
-    {"TAG_STORABLE_LIST", MMF_TAG_STORABLE_LIST}, {"TAG_TEXT", MMF_TAG_TEXT},
-    {"TAG_PICKLE", MMF_TAG_PICKLE},          {"KEY_MAX", MMF_KEY_MAX},
-    {"NAME_MAX", MMF_NAME_MAX},              {"DEFAULT_SIZE", (int)MMF_DEFAULT_SIZE},
+    {"TAG_BYTES", MMF_TAG_BYTES},
+    {"TAG_STORABLE", MMF_TAG_STORABLE},
+    {"TAG_STORABLE_LIST", MMF_TAG_STORABLE_LIST},
+    {"TAG_TEXT", MMF_TAG_TEXT},
+    {"TAG_PICKLE", MMF_TAG_PICKLE},
+    {"KEY_MAX", MMF_KEY_MAX},
+    {"NAME_MAX", MMF_NAME_MAX},
+    {"DEFAULT_SIZE", (int)MMF_DEFAULT_SIZE},
 };
 
 PyMODINIT_FUNC PyInit__mmf(void) {

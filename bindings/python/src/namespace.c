@@ -20,10 +20,8 @@ static PyObject *open_with(PyTypeObject *type, const mmf_options *o) {
     }
     mmf *h = NULL;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = mmf_open(o, &h);
-    Py_END_ALLOW_THREADS
-    if (rc) {
+    Py_BEGIN_ALLOW_THREADS rc = mmf_open(o, &h);
+    Py_END_ALLOW_THREADS if (rc) {
         mmfpy_raise(rc, self->name);
         Py_DECREF(self);
         return NULL;
@@ -34,9 +32,9 @@ static PyObject *open_with(PyTypeObject *type, const mmf_options *o) {
 }
 
 static PyObject *ns_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"name",     "size",     "path",    "reuse", "exclusive",
-                             "autolock", "timeout",  "mode",    "max_size",
-                             "readonly", "transient", "spin",   "max_vars", "debug", NULL};
+    static char *kwlist[] = {"name",      "size",    "path",     "reuse",    "exclusive",
+                             "autolock",  "timeout", "mode",     "max_size", "readonly",
+                             "transient", "spin",    "max_vars", "debug",    NULL};
     const char *name;
     PyObject *size = NULL, *path = Py_None, *timeout = NULL, *mode = NULL, *max_size = NULL,
              *spin = NULL, *max_vars = NULL;
@@ -215,11 +213,11 @@ static const struct {
     const char *name;
     size_t off;
 } stat_fields[] = {
-#define F(f) {#f, offsetof(mmf_stats, f)}
-    F(size),     F(heap_size),  F(heap_used),         F(heap_free),
-    F(largest_free_block),      F(vars),              F(max_vars),
-    F(tombstones), F(lock_acquisitions), F(lock_recoveries), F(attached),
-    F(grows),    F(index_rebuilds), F(claim_takeovers),
+#define F(f)                                                                                       \
+    { #f, offsetof(mmf_stats, f) }
+    F(size),     F(heap_size), F(heap_used),      F(heap_free),         F(largest_free_block),
+    F(vars),     F(max_vars),  F(tombstones),     F(lock_acquisitions), F(lock_recoveries),
+    F(attached), F(grows),     F(index_rebuilds), F(claim_takeovers),
 #undef F
 };
 
@@ -251,10 +249,8 @@ static int report(NsObject *self, int (*fn)(mmf *, FILE *), char **text, int *rc
     }
     mmf *h = mmfpy_enter(self);
     if (h) {
-        Py_BEGIN_ALLOW_THREADS
-        *rc = fn(h, f);
-        Py_END_ALLOW_THREADS
-        mmfpy_leave(self);
+        Py_BEGIN_ALLOW_THREADS *rc = fn(h, f);
+        Py_END_ALLOW_THREADS mmfpy_leave(self);
     }
     fclose(f);
     if (!h || !*text) {
@@ -362,6 +358,7 @@ static PyGetSetDef ns_getset[] = {
 
 PyTypeObject mmfpy_NamespaceType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "mmf._mmf.Namespace",
+    .tp_doc = "The C half of mmf.Namespace (which adds MutableMapping): use mmf.Namespace.",
     .tp_basicsize = sizeof(NsObject),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_new = ns_new,
@@ -377,8 +374,10 @@ PyTypeObject mmfpy_NamespaceType = {
 int mmfpy_namespace_ready(void) {
     /* the mapping's methods live in mapping.c: join both tables */
     size_t a = 0, b = 0;
-    while (ns_methods[a].ml_name) a++;
-    while (mmfpy_mapping_methods[b].ml_name) b++;
+    while (ns_methods[a].ml_name)
+        a++;
+    while (mmfpy_mapping_methods[b].ml_name)
+        b++;
     PyMethodDef *all = PyMem_Calloc(a + b + 1, sizeof *all);
     if (!all) return -1;
     memcpy(all, ns_methods, a * sizeof *all);

@@ -50,10 +50,8 @@ int mmfpy_op_set(NsObject *ns, const char *key, PyObject *value) {
     mmf *h = mmfpy_enter(ns);
     int rc = MMF_OK;
     if (h) {
-        Py_BEGIN_ALLOW_THREADS
-        rc = mmf_set_tagged(h, key, v.p, v.len, v.tag);
-        Py_END_ALLOW_THREADS
-        mmfpy_leave(ns);
+        Py_BEGIN_ALLOW_THREADS rc = mmf_set_tagged(h, key, v.p, v.len, v.tag);
+        Py_END_ALLOW_THREADS mmfpy_leave(ns);
     }
     mmfpy_value_done(&v);
     if (!h) return -1;
@@ -72,10 +70,8 @@ PyObject *mmfpy_op_cas(NsObject *ns, const char *key, PyObject *version, PyObjec
     mmf *h = mmfpy_enter(ns);
     int rc = MMF_OK;
     if (h) {
-        Py_BEGIN_ALLOW_THREADS
-        rc = mmf_cas_tagged(h, key, expected, v.p, v.len, v.tag);
-        Py_END_ALLOW_THREADS
-        mmfpy_leave(ns);
+        Py_BEGIN_ALLOW_THREADS rc = mmf_cas_tagged(h, key, expected, v.p, v.len, v.tag);
+        Py_END_ALLOW_THREADS mmfpy_leave(ns);
     }
     mmfpy_value_done(&v);
     if (!h) return NULL;
@@ -90,10 +86,8 @@ PyObject *mmfpy_op_add(NsObject *ns, const char *key, PyObject *delta) {
     mmf *h = mmfpy_enter(ns);
     if (!h) return NULL;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = mmf_add_i64(h, key, d, &sum);
-    Py_END_ALLOW_THREADS
-    mmfpy_leave(ns);
+    Py_BEGIN_ALLOW_THREADS rc = mmf_add_i64(h, key, d, &sum);
+    Py_END_ALLOW_THREADS mmfpy_leave(ns);
     if (rc) return mmfpy_raise(rc, NULL);
     return PyLong_FromLongLong(sum);
 }
@@ -102,10 +96,8 @@ int mmfpy_op_delete(NsObject *ns, const char *key, PyObject *keyobj) {
     mmf *h = mmfpy_enter(ns);
     if (!h) return -1;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = mmf_delete(h, key);
-    Py_END_ALLOW_THREADS
-    mmfpy_leave(ns);
+    Py_BEGIN_ALLOW_THREADS rc = mmf_delete(h, key);
+    Py_END_ALLOW_THREADS mmfpy_leave(ns);
     if (rc) {
         mmfpy_raise_key(rc, keyobj);
         return -1;
@@ -136,10 +128,8 @@ static int sliced(mmf *h, const char *key, uint64_t version, double timeout, wai
             if (t < 1e-6) t = 1e-6; /* 0 would mean forever to the C library */
         }
         int r;
-        Py_BEGIN_ALLOW_THREADS
-        r = fn(h, key, version, t);
-        Py_END_ALLOW_THREADS
-        if (r != MMF_ETIMEDOUT || (timeout >= 0 && now() >= end)) {
+        Py_BEGIN_ALLOW_THREADS r = fn(h, key, version, t);
+        Py_END_ALLOW_THREADS if (r != MMF_ETIMEDOUT || (timeout >= 0 && now() >= end)) {
             *rc = r;
             return 0;
         }

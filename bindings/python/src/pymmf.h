@@ -21,18 +21,16 @@
 #include <mmf.h>
 
 typedef struct {
-    PyObject_HEAD
-    mmf *h;         /* NULL once closed: no new call may start */
-    mmf *live;      /* the handle until its last reference is gone */
-    Py_ssize_t refs; /* the object's own (until close) + calls in flight */
-    PyObject *name; /* str, or NULL */
+    PyObject_HEAD mmf *h; /* NULL once closed: no new call may start */
+    mmf *live;            /* the handle until its last reference is gone */
+    Py_ssize_t refs;      /* the object's own (until close) + calls in flight */
+    PyObject *name;       /* str, or NULL */
 } NsObject;
 
 typedef struct {
-    PyObject_HEAD
-    NsObject *ns;
-    PyObject *key;   /* str, as given */
-    PyObject *kbuf;  /* bytes: the key's UTF-8, NUL-terminated */
+    PyObject_HEAD NsObject *ns;
+    PyObject *key;  /* str, as given */
+    PyObject *kbuf; /* bytes: the key's UTF-8, NUL-terminated */
 } VarObject;
 
 extern PyTypeObject mmfpy_NamespaceType, mmfpy_VarType, mmfpy_LockType;
@@ -44,14 +42,14 @@ int mmfpy_namespace_ready(void);         /* namespace.c */
 
 /* errors.c */
 int mmfpy_errors_init(PyObject *module);
-PyObject *mmfpy_raise(int rc, PyObject *what); /* NULL, with the exception of rc set */
-PyObject *mmfpy_raise_key(int rc, PyObject *key); /* KeyError for MMF_ENOTFOUND */
+PyObject *mmfpy_raise(int rc, PyObject *what);            /* NULL, with the exception of rc set */
+PyObject *mmfpy_raise_key(int rc, PyObject *key);         /* KeyError for MMF_ENOTFOUND */
 PyObject *mmfpy_raise_detail(int rc, const char *detail); /* the message: strerror + detail */
 
 /* convert.c: keys, values, numbers */
 typedef struct {
-    const char *s;  /* NUL-terminated UTF-8 */
-    PyObject *tmp;  /* owned temporary, or NULL */
+    const char *s; /* NUL-terminated UTF-8 */
+    PyObject *tmp; /* owned temporary, or NULL */
 } mmfpy_key;
 int mmfpy_key_get(PyObject *key, mmfpy_key *k); /* 0, or -1 with TypeError / ValueError */
 static inline void mmfpy_key_done(mmfpy_key *k) {

@@ -68,8 +68,7 @@ static PyObject *var_add(VarObject *self, PyObject *const *args, Py_ssize_t n) {
 static PyObject *var_wait(VarObject *self, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"version", "timeout", NULL};
     PyObject *version, *timeout = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:wait", kwlist, &version, &timeout))
-        return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:wait", kwlist, &version, &timeout)) return NULL;
     return mmfpy_op_wait(self->ns, KEY(self), version, timeout);
 }
 

@@ -21,7 +21,8 @@ static int get(mmf *ns, const char *key) {
     int rc = mmf_get_tagged(ns, key, buf, sizeof buf, &len, &ver, &tag);
     if (rc) return fail("get", rc);
     printf("%u ", tag);
-    for (size_t i = 0; i < len; i++) printf("%02x", buf[i]);
+    for (size_t i = 0; i < len; i++)
+        printf("%02x", buf[i]);
     putchar('\n');
     return 0;
 }
