@@ -277,13 +277,13 @@ sub DumpHeap {
 }
 
 sub Malloc {
-    croak 'Malloc has no meaning on Linux: mmf allocates inside the namespace itself; '
-        . 'store values with SetVar or $ns->setvar';
+    croak 'Malloc has no meaning on Linux (mmf allocates inside the namespace itself): '
+        . 'use SetVar (or $ns->setvar) to store a value';
 }
 
 sub Free {
-    croak 'Free has no meaning on Linux: mmf frees inside the namespace itself; '
-        . 'remove values with DeleteVar or $ns->deletevar';
+    croak 'Free has no meaning on Linux (mmf frees inside the namespace itself): '
+        . 'use DeleteVar (or $ns->deletevar) to remove a value';
 }
 
 # ---- semaphores: named POSIX semaphores (/dev/shm/sem.NAME) ----
