@@ -109,7 +109,7 @@ static const char *var_name(pTHX_ SV *name, const char *what) {
 }
 
 /* A plain scalar the fast path stores as its bytes: defined, not a
-   reference, no get-magic (tied values go the Perl way, fetched once). */
+   reference, no get-magic (a tied value is copied first, fetched once). */
 static int plain(pTHX_ SV *v) {
     return !SvGMAGICAL(v) && SvOK(v) && !SvROK(v);
 }
@@ -615,6 +615,8 @@ void
 setvar(self, ...)
         SV *self
     PPCODE:
+        if (items == 3 && SvGMAGICAL(ST(2)))
+            ST(2) = sv_mortalcopy(ST(2)); /* a tied value: fetched once, here */
         if (items == 3 && plain(aTHX_ ST(2))) {
             mmf *ns = self_ns(aTHX_ self, "setvar");
             const char *key = var_name(aTHX_ ST(1), "setvar");
@@ -673,7 +675,10 @@ STORE(self, ...)
         mmf *ns = tied_ns(aTHX_ self, &hv);
         char key[MMF_KEY_MAX + 1];
         int is_array;
-        SV *val = ST(items - 1);
+        SV *val;
+        if (items > 1 && SvGMAGICAL(ST(items - 1)))
+            ST(items - 1) = sv_mortalcopy(ST(items - 1)); /* a tied value: fetched once */
+        val = ST(items - 1);
         if (ns && (items == 2 || items == 3) && plain(aTHX_ val) &&
             tied_key(aTHX_ hv, items == 3 ? ST(1) : NULL, key, &is_array) && !is_array) {
             STRLEN len;
