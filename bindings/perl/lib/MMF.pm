@@ -308,7 +308,7 @@ for the original run unchanged.
 
   $ns = MMF->new(-namespace => 'MyApp.Data', -size => 1024 * 1024,
                  -swapfile => '/var/tmp/data.swp', -reuse => 0,
-                 -autolock => 1, -timeout => 10, -debug => 0);
+                 -autolock => 1, -timeout => 10, -debug => 0, -transient => 0);
   $ns = MMF->new({ namespace => 'MyApp.Data', size => 1024 * 1024 });
   $ns = MMF->new('MyApp.Data', 1024 * 1024, '/var/tmp/data.swp', 0);
   $ns = MMF->new;    # the default namespace, 'shareable'
@@ -318,7 +318,19 @@ C<-size> defaults to 128 KiB, C<-timeout> to 10 seconds (the lock's).
 With C<-reuse> the namespace must exist: C<new> returns undef and says why
 in C<$@> otherwise. Bad parameters croak. The object closes its view when it
 goes out of scope; the namespace and its variables stay (C<< MMF->unlink($name) >>
-removes it).
+removes it), unless it is C<-transient>.
+
+C<-size> is rounded up to a multiple of 4 KiB by the library: a swapfile
+is exactly C<-size> bytes when that is a multiple of 4096, else the next
+multiple.
+
+=head2 Lifetime
+
+C<MMF> keeps mmf's own default: a namespace stays until it is removed.
+With C<< -transient => 1 >> it is removed when the last process using it
+closes it or dies, and one found with no live process attached is created
+afresh (C<-reuse> then finds none). L<Win32::MMF> is transient without a
+swapfile, as the original's namespaces in the Windows pagefile were.
 
 =head2 Variables
 
@@ -340,7 +352,8 @@ several values). undef if there is no such variable.
 
 =item $ns->deletevar($name), $ns->findvar($name)
 
-Deletes the variable; tells whether it exists.
+Deletes the variable (1, or 0); tells whether it exists: 1, or Perl's
+false (the empty string), as the original.
 
 =item $ns->lock($timeout), $ns->unlock
 
@@ -353,6 +366,13 @@ writes wait; reads go on. C<lock> returns 1, 0 when C<$timeout> seconds
 Prints (and returns) the dump: header, heap blocks and free lists, variables.
 
 =back
+
+=head2 Speed
+
+C<getvar> and C<setvar> of a plain scalar are one XS call each (no Perl
+code runs); references, several values and C<undef> go through the Perl
+code, which gives the same bytes. C<bindings/perl/bench> prints their
+rate next to a plain Perl hash.
 
 =head2 Beyond the original
 

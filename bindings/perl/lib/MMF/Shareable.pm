@@ -329,8 +329,13 @@ MMF::Shareable - tie Perl scalars, arrays and hashes to shared memory
   tie my %conf, 'MMF::Shareable', { key => 'conf' };  # IPC::Shareable style
   $conf{threads} = 4;
 
-  # default namespace options, once
+  # the default namespace, created (or opened) at import time
   use MMF::Shareable { namespace => 'MyApp.Data', size => 4 * 1024 * 1024 };
+
+  my $obj = tie my $s, 'MMF::Shareable', 'label';
+  $obj->lock;  $s .= '!';  $obj->unlock;       # the tie object's methods
+  (tied $s)->namespace->findvar('label');       # the MMF object behind it
+  MMF::Shareable->debug;                        # class methods: the default namespace
 
 =head1 DESCRIPTION
 
@@ -349,10 +354,59 @@ is one lock-free get, and C<keys %h> does not thaw the whole structure:
 
 Every access is atomic across processes: a read or a hash store is one
 operation; array stores, push, pop, shift, unshift, splice, delete and
-clear run under the namespace lock. C<< (tied $x)->shlock >> and
-C<< ->shunlock >> (or C<lock> / C<unlock>) hold the lock across several
-accesses. Values follow L<MMF/setvar>: plain scalars as their bytes,
-references through Storable.
+clear run under the namespace lock. Values follow L<MMF/setvar>: plain
+scalars as their bytes, references through Storable. Fetching a scalar or
+an element, and storing a plain scalar into a tied scalar or hash, is one
+XS call.
+
+The namespaces are L<MMF> objects, which stay until removed;
+L<Win32::MMF::Shareable>'s are L<Win32::MMF> objects, gone with their last
+process when they have no swapfile.
+
+=head2 The default namespace
+
+A tie without namespace options uses the default namespace: the one given
+at import time, else the one the first tie with namespace options named
+(as in the original), else C<shareable>.
+
+  use MMF::Shareable { namespace => 'MyNamespace', size => 1024 * 1024,
+                       swapfile => '/var/tmp/private.swp' };
+
+creates (or opens) that namespace right away, as the original does: the
+swapfile exists when C<use> returns, C<size> bytes long (sizes are rounded
+up to a multiple of 4 KiB). Named options (C<< -namespace => ... >>) and
+C<new>'s list work too. It stays open until the process ends.
+
+=head2 The tie object
+
+C<tie> returns it, and C<tied> gives it back. Each method also works on the
+class (C<< MMF::Shareable->debug >>), for the default namespace, which is
+opened if it is not yet.
+
+=over 4
+
+=item $obj->namespace
+
+The namespace object behind the variable (L<MMF>, or L<Win32::MMF> for
+Win32::MMF::Shareable), with all its methods:
+C<< (tied $s)->namespace->findvar('label') >>.
+
+=item $obj->lock($timeout), $obj->unlock
+
+The namespace lock, held across several accesses: other processes' writes
+wait; 1, or 0 on timeout.
+
+=item $obj->shlock($timeout), $obj->shunlock
+
+IPC::Shareable's shared lock: the same lock as C<lock> / C<unlock>. In mmf
+readers never take a lock (a read never sees a half-written value), so
+there is nothing to share it with: only writers are kept out.
+
+=item $obj->debug
+
+The namespace's dump: printed in void context, returned otherwise.
+
+=back
 
 =head1 EXAMPLE 2 - inter-process signalling
 
