@@ -101,9 +101,11 @@ for my $class (qw(Win32::MMF::Shareable MMF::Shareable)) {
     };
     ok($pid_ok, 'Win32::MMF::Shareable->namespace, ->lock, ->unlock, ->shlock, ->shunlock, ->debug');
     ok(in_child {
+        MMF::Shareable->import({ namespace => "$name.def" });
         die 'MMF::Shareable->namespace' if ref(MMF::Shareable->namespace) ne 'MMF';
         die 'lock' if !MMF::Shareable->lock || !MMF::Shareable->unlock;
-        MMF->unlink('shareable') if MMF::Shareable->namespace->{namespace} eq 'shareable';
+        die 'shlock' if !MMF::Shareable->shlock || !MMF::Shareable->shunlock;
+        die 'debug' if MMF::Shareable->debug !~ /^namespace \Q$name.def\E/;
     }, 'MMF::Shareable\'s class methods, on its default namespace');
 }
 
