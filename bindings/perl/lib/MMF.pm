@@ -26,11 +26,11 @@ use constant {
 # writes), one Perl structure frozen by Storable, or a list of values.
 use constant { TAG_BYTES => 0, TAG_STORABLE => 1, TAG_LIST => 2 };
 
-my %PARAMS = map { $_ => 1 } qw(namespace size swapfile reuse autolock timeout debug);
+my %PARAMS = map { $_ => 1 } qw(namespace size swapfile reuse autolock timeout debug transient);
 
 sub _params {
     my %p = (namespace => 'shareable', size => 128 * 1024, swapfile => undef,
-             reuse => 0, autolock => 1, timeout => 10, debug => 0);
+             reuse => 0, autolock => 1, timeout => 10, debug => 0, transient => undef);
     if (@_ == 1 && ref $_[0] eq 'HASH') {
         for my $k (CORE::keys %{$_[0]}) {
             (my $name = lc $k) =~ s/^-//;
@@ -60,12 +60,18 @@ sub _params {
     return \%p;
 }
 
+# The lifetime of a namespace opened without -transient: mmf's own (it
+# stays until removed). Win32::MMF says otherwise.
+sub _transient_default { 0 }
+
 sub new {
     my $class = shift;
     $class = ref($class) || $class;
     my $p = _params(@_);
+    $p->{transient} = $class->_transient_default($p) if !defined $p->{transient};
     my ($rc, $h) = _open($p->{namespace}, $p->{swapfile}, $p->{size}, $p->{reuse} ? 1 : 0,
-                         $p->{autolock} ? 1 : 0, $p->{timeout}, $p->{debug} ? 1 : 0);
+                         $p->{autolock} ? 1 : 0, $p->{timeout}, $p->{debug} ? 1 : 0,
+                         $p->{transient} ? 1 : 0);
     if ($rc == EINVAL) {
         croak "MMF->new: invalid namespace '$p->{namespace}' or parameters: "
             . _strerror($rc);
@@ -116,7 +122,9 @@ sub _fail {
     return $return;
 }
 
-sub setvar {
+# getvar and setvar are XS (MMF.xs): plain scalars in one call. They hand
+# the rest to _setvar_perl and _decode_for, which say what both mean.
+sub _setvar_perl {
     my ($self, $name) = (shift, shift);
     $self->_name($name, 'setvar');
     if (@_ == 1 && !defined $_[0]) { # undef deletes
@@ -128,14 +136,21 @@ sub setvar {
     return $rc ? $self->_fail('setvar', $rc, 0) : 1;
 }
 
-sub getvar {
+# getvar's value from its bytes and tag, in the caller's context
+sub _decode_for {
+    my ($bytes, $tag) = @_;
+    return _decode($bytes, $tag) if wantarray;
+    return scalar((_decode($bytes, $tag))[0]) if $tag == TAG_LIST;
+    return _decode($bytes, $tag);
+}
+
+# What getvar does, all in Perl: the reference the fast path is tested against.
+sub _getvar_perl {
     my ($self, $name) = @_;
     $self->_name($name, 'getvar');
     my ($rc, $bytes, $version, $tag) = _get($self->{h}, $name);
     return wantarray ? () : undef if $rc;
-    return _decode($bytes, $tag) if wantarray;
-    return scalar((_decode($bytes, $tag))[0]) if $tag == TAG_LIST;
-    return _decode($bytes, $tag);
+    return _decode_for($bytes, $tag);
 }
 
 sub deletevar {
@@ -149,7 +164,7 @@ sub findvar {
     my ($self, $name) = @_;
     $self->_name($name, 'findvar');
     my $rc = _exists($self->{h}, $name);
-    return $rc < 0 ? $self->_fail('findvar', $rc, 0) : $rc;
+    return $rc < 0 ? $self->_fail('findvar', $rc, '') : $rc ? 1 : ''; # as the original: 1 or 
 }
 
 sub lock {
@@ -293,7 +308,7 @@ for the original run unchanged.
 
   $ns = MMF->new(-namespace => 'MyApp.Data', -size => 1024 * 1024,
                  -swapfile => '/var/tmp/data.swp', -reuse => 0,
-                 -autolock => 1, -timeout => 10, -debug => 0);
+                 -autolock => 1, -timeout => 10, -debug => 0, -transient => 0);
   $ns = MMF->new({ namespace => 'MyApp.Data', size => 1024 * 1024 });
   $ns = MMF->new('MyApp.Data', 1024 * 1024, '/var/tmp/data.swp', 0);
   $ns = MMF->new;    # the default namespace, 'shareable'
@@ -303,7 +318,19 @@ C<-size> defaults to 128 KiB, C<-timeout> to 10 seconds (the lock's).
 With C<-reuse> the namespace must exist: C<new> returns undef and says why
 in C<$@> otherwise. Bad parameters croak. The object closes its view when it
 goes out of scope; the namespace and its variables stay (C<< MMF->unlink($name) >>
-removes it).
+removes it), unless it is C<-transient>.
+
+C<-size> is rounded up to a multiple of 4 KiB by the library: a swapfile
+is exactly C<-size> bytes when that is a multiple of 4096, else the next
+multiple.
+
+=head2 Lifetime
+
+C<MMF> keeps mmf's own default: a namespace stays until it is removed.
+With C<< -transient => 1 >> it is removed when the last process using it
+closes it or dies, and one found with no live process attached is created
+afresh (C<-reuse> then finds none). L<Win32::MMF> is transient without a
+swapfile, as the original's namespaces in the Windows pagefile were.
 
 =head2 Variables
 
@@ -325,7 +352,8 @@ several values). undef if there is no such variable.
 
 =item $ns->deletevar($name), $ns->findvar($name)
 
-Deletes the variable; tells whether it exists.
+Deletes the variable (1, or 0); tells whether it exists: 1, or Perl's
+false (the empty string), as the original.
 
 =item $ns->lock($timeout), $ns->unlock
 
@@ -338,6 +366,13 @@ writes wait; reads go on. C<lock> returns 1, 0 when C<$timeout> seconds
 Prints (and returns) the dump: header, heap blocks and free lists, variables.
 
 =back
+
+=head2 Speed
+
+C<getvar> and C<setvar> of a plain scalar are one XS call each (no Perl
+code runs); references, several values and C<undef> go through the Perl
+code, which gives the same bytes. C<bindings/perl/bench> prints their
+rate next to a plain Perl hash.
 
 =head2 Beyond the original
 

@@ -7,20 +7,61 @@ use MMF;
 
 our $VERSION = '0.01';
 
-# Namespace options given at `use MMF::Shareable { ... }` time, and the
+# The class of the namespace objects behind the ties: MMF here (mmf's own
+# lifetime); Win32::MMF for Win32::MMF::Shareable (Windows lifetime).
+sub _mmf_class { 'MMF' }
+
+# Each class's default namespace options (given at `use` time, or by the
+# first tie that names a namespace, as in the original), and the
 # namespaces this process has open (one view each, shared by its ties).
 my %defaults;
 my %views;
-my %MMF_OPTIONS = map { $_ => 1 } qw(namespace size swapfile reuse autolock timeout debug);
+my %MMF_OPTIONS = map { $_ => 1 } qw(namespace size swapfile reuse autolock timeout debug transient);
 
-sub import {
-    my ($class, $opts) = @_;
-    return if !ref $opts;
-    croak "use $class { ... }: the options are a hash" if ref $opts ne 'HASH';
+# the namespace options among a hash of options (IPC::Shareable's are left out)
+sub _mmf_options {
+    my $opts = shift;
+    my %o;
     for my $k (CORE::keys %$opts) {
         (my $name = lc $k) =~ s/^-//;
-        $defaults{$name} = $opts->{$k} if $MMF_OPTIONS{$name};
+        $o{$name} = $opts->{$k} if $MMF_OPTIONS{$name};
     }
+    return \%o;
+}
+
+# `use MMF::Shareable { namespace => ..., size => ..., swapfile => ... }`
+# (or named parameters, or new's list) makes those the default namespace
+# and creates or opens it now, as the original does.
+sub import {
+    my $class = shift;
+    return if !@_;
+    my $opts;
+    if (@_ == 1 && ref $_[0] eq 'HASH') {
+        $opts = $_[0];
+    } elsif (ref $_[0]) {
+        croak "use $class { ... }: the options are a hash";
+    } elsif ($_[0] =~ /^-/) {
+        croak "use $class: named options come in pairs" if @_ % 2;
+        $opts = {@_};
+    } else {
+        my @keys = qw(namespace size swapfile reuse);
+        $opts = { map { $keys[$_] => $_[$_] } grep { defined $_[$_] } 0 .. ($#_ < 3 ? $#_ : 3) };
+    }
+    $defaults{$class} = _mmf_options($opts);
+    $class->_view($defaults{$class});
+}
+
+# The view of the namespace options o name, opened once per process.
+sub _view {
+    my ($class, $o) = @_;
+    my %o = %$o;
+    $o{namespace} = 'shareable' if !defined $o{namespace};
+    my $mmf_class = $class->_mmf_class;
+    my $id = join "\0", $mmf_class, $o{namespace}, $o{swapfile} // '';
+    if (!$views{$id} || $views{$id}{pid} != $$) {
+        $views{$id} = $mmf_class->new(\%o) or croak "$class: namespace '$o{namespace}': $@";
+    }
+    return $views{$id};
 }
 
 # (label, namespace view) from tie's arguments: a label and options, or
@@ -38,24 +79,32 @@ sub _tie_args {
     }
     croak "tie $class: a label is needed" if !defined $label || $label eq '';
     croak "tie $class: the options are a hash" if ref $opts ne 'HASH';
-    my %o = %defaults;
-    for my $k (CORE::keys %$opts) {
-        (my $name = lc $k) =~ s/^-//;
-        $o{$name} = $opts->{$k} if $MMF_OPTIONS{$name};
-    }
-    $o{namespace} = 'shareable' if !defined $o{namespace};
-    my $id = join "\0", $o{namespace}, $o{swapfile} // '';
-    if (!$views{$id} || $views{$id}{pid} != $$) {
-        $views{$id} = MMF->new(\%o) or croak "tie $class: $@";
-    }
-    return ("$label", $views{$id});
+    my $given = _mmf_options($opts);
+    # the first tie that says how to make the namespace makes it the default
+    $defaults{$class} = {%$given} if !$defaults{$class} && CORE::keys %$given;
+    my $view = $class->_view({ %{ $defaults{$class} || {} }, %$given });
+    return ("$label", $view);
 }
 
-# The namespace lock, IPC::Shareable style: (tied $x)->shlock / ->shunlock.
-sub lock     { $_[0]{mmf}->lock($_[1]) }
-sub unlock   { $_[0]{mmf}->unlock }
-sub shlock   { $_[0]{mmf}->lock($_[1]) }
-sub shunlock { $_[0]{mmf}->unlock }
+# ---- the tie object's methods; each also works on the class, for the
+# default namespace (opened if it is not yet) ----
+
+# The namespace object (MMF, or Win32::MMF) behind the tied variable.
+sub namespace {
+    my $self = shift;
+    return ref $self ? $self->{mmf} : $self->_view($defaults{$self} || {});
+}
+
+# The namespace lock: while it is held, other processes' writes wait.
+# shlock / shunlock (IPC::Shareable's shared lock) are the same lock: mmf's
+# readers never take a lock, so only writers need to be kept out.
+sub lock     { $_[0]->namespace->lock($_[1]) }
+sub unlock   { $_[0]->namespace->unlock }
+sub shlock   { $_[0]->namespace->lock($_[1]) }
+sub shunlock { $_[0]->namespace->unlock }
+
+# The namespace's dump: printed in void context, returned otherwise.
+sub debug    { $_[0]->namespace->debug }
 
 # Runs code under the namespace lock: several variables change as one.
 sub _locked {
@@ -74,16 +123,18 @@ sub _locked {
 sub TIESCALAR {
     my $class = shift;
     my ($label, $mmf) = _tie_args($class, @_);
-    return bless { mmf => $mmf, name => $label }, $class;
+    return bless { mmf => $mmf, name => $label, h => $mmf->{h} }, $class;
 }
 
-sub FETCH {
+# FETCH and STORE are XS (MMF.xs): plain scalars and hash elements in one
+# call; they hand the rest (references, arrays' stores, undef) to these.
+sub _FETCH_perl {
     my ($self, $i) = @_;
     return $self->{mmf}->getvar($self->_element($i)) if defined $self->{kind};
     return $self->{mmf}->getvar($self->{name});
 }
 
-sub STORE {
+sub _STORE_perl {
     my ($self, $i, $v) = @_;
     if (!defined $self->{kind}) { # a scalar: ($self, $value)
         $self->{mmf}->setvar($self->{name}, $i) or croak "MMF::Shareable: $@";
@@ -98,13 +149,13 @@ sub STORE {
 sub TIEARRAY {
     my $class = shift;
     my ($label, $mmf) = _tie_args($class, @_);
-    return bless { mmf => $mmf, name => $label, kind => 'array' }, $class;
+    return bless { mmf => $mmf, name => $label, kind => 'array', h => $mmf->{h} }, $class;
 }
 
 sub TIEHASH {
     my $class = shift;
     my ($label, $mmf) = _tie_args($class, @_);
-    return bless { mmf => $mmf, name => $label, kind => 'hash' }, $class;
+    return bless { mmf => $mmf, name => $label, kind => 'hash', h => $mmf->{h} }, $class;
 }
 
 sub _element {
@@ -278,8 +329,13 @@ MMF::Shareable - tie Perl scalars, arrays and hashes to shared memory
   tie my %conf, 'MMF::Shareable', { key => 'conf' };  # IPC::Shareable style
   $conf{threads} = 4;
 
-  # default namespace options, once
+  # the default namespace, created (or opened) at import time
   use MMF::Shareable { namespace => 'MyApp.Data', size => 4 * 1024 * 1024 };
+
+  my $obj = tie my $s, 'MMF::Shareable', 'label';
+  $obj->lock;  $s .= '!';  $obj->unlock;       # the tie object's methods
+  (tied $s)->namespace->findvar('label');       # the MMF object behind it
+  MMF::Shareable->debug;                        # class methods: the default namespace
 
 =head1 DESCRIPTION
 
@@ -298,10 +354,59 @@ is one lock-free get, and C<keys %h> does not thaw the whole structure:
 
 Every access is atomic across processes: a read or a hash store is one
 operation; array stores, push, pop, shift, unshift, splice, delete and
-clear run under the namespace lock. C<< (tied $x)->shlock >> and
-C<< ->shunlock >> (or C<lock> / C<unlock>) hold the lock across several
-accesses. Values follow L<MMF/setvar>: plain scalars as their bytes,
-references through Storable.
+clear run under the namespace lock. Values follow L<MMF/setvar>: plain
+scalars as their bytes, references through Storable. Fetching a scalar or
+an element, and storing a plain scalar into a tied scalar or hash, is one
+XS call.
+
+The namespaces are L<MMF> objects, which stay until removed;
+L<Win32::MMF::Shareable>'s are L<Win32::MMF> objects, gone with their last
+process when they have no swapfile.
+
+=head2 The default namespace
+
+A tie without namespace options uses the default namespace: the one given
+at import time, else the one the first tie with namespace options named
+(as in the original), else C<shareable>.
+
+  use MMF::Shareable { namespace => 'MyNamespace', size => 1024 * 1024,
+                       swapfile => '/var/tmp/private.swp' };
+
+creates (or opens) that namespace right away, as the original does: the
+swapfile exists when C<use> returns, C<size> bytes long (sizes are rounded
+up to a multiple of 4 KiB). Named options (C<< -namespace => ... >>) and
+C<new>'s list work too. It stays open until the process ends.
+
+=head2 The tie object
+
+C<tie> returns it, and C<tied> gives it back. Each method also works on the
+class (C<< MMF::Shareable->debug >>), for the default namespace, which is
+opened if it is not yet.
+
+=over 4
+
+=item $obj->namespace
+
+The namespace object behind the variable (L<MMF>, or L<Win32::MMF> for
+Win32::MMF::Shareable), with all its methods:
+C<< (tied $s)->namespace->findvar('label') >>.
+
+=item $obj->lock($timeout), $obj->unlock
+
+The namespace lock, held across several accesses: other processes' writes
+wait; 1, or 0 on timeout.
+
+=item $obj->shlock($timeout), $obj->shunlock
+
+IPC::Shareable's shared lock: the same lock as C<lock> / C<unlock>. In mmf
+readers never take a lock (a read never sees a half-written value), so
+there is nothing to share it with: only writers are kept out.
+
+=item $obj->debug
+
+The namespace's dump: printed in void context, returned otherwise.
+
+=back
 
 =head1 EXAMPLE 2 - inter-process signalling
 
