@@ -249,29 +249,29 @@ class Lifetime(unittest.TestCase):
             pass
         self.assertEqual(os.stat("/dev/shm/" + self.name).st_mode & 0o777, 0o640)
 
-    # readonly and transient are passed to the C library as they are; where the
-    # library does not act on them yet, these tests say so and skip.
     def test_transient(self):
         with mmf.Namespace(self.name, transient=True) as ns:
             ns["k"] = b"v"
-        try:
-            mmf.Namespace(self.name, transient=True, reuse=True).close()
-        except mmf.NotFound:
-            return
-        self.skipTest("the C library does not remove transient namespaces yet")
+            self.assertTrue(os.path.exists("/dev/shm/" + self.name))
+            self.assertEqual(ns.stats()["attached"], 1)
+        self.assertFalse(os.path.exists("/dev/shm/" + self.name))
+        with self.assertRaises(mmf.NotFound):
+            mmf.Namespace(self.name, transient=True, reuse=True)
 
     def test_readonly(self):
         with mmf.Namespace(self.name) as ns:
             ns["k"] = b"v"
-        with mmf.Namespace(self.name, readonly=True) as ro:
-            self.assertEqual(ro["k"], b"v")
-            try:
-                ro["k"] = b"w"
-            except mmf.PermissionDenied as e:
-                self.assertIsInstance(e, PermissionError)
+            with mmf.Namespace(self.name, readonly=True) as ro:
                 self.assertEqual(ro["k"], b"v")
-                return
-        self.skipTest("the C library does not refuse writes through readonly views yet")
+                with self.assertRaises(mmf.PermissionDenied) as cm:
+                    ro["k"] = b"w"
+                self.assertIsInstance(cm.exception, PermissionError)
+                with self.assertRaises(mmf.PermissionDenied):
+                    del ro["k"]
+                self.assertEqual(ro["k"], b"v")
+                self.assertEqual(ro.stats()["attached"], 1)  # the writer; readers do not register
+        with self.assertRaises(mmf.NotFound):
+            mmf.Namespace(self.name + ".none", readonly=True)
 
 
 if __name__ == "__main__":
