@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "../include/mmf.h"
 
 const char *mmf_strerror(int err) {
@@ -17,6 +19,6 @@ const char *mmf_strerror(int err) {
     case MMF_ENOLOCK: return "the namespace lock is not held";
     case MMF_ESYS: return "operating system error";
     case MMF_ENOMEM: return "out of memory";
-    default: return "unknown error";
+    default: return err > 0 ? strerror(err) : "unknown error";
     }
 }

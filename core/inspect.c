@@ -12,7 +12,7 @@ int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx) {
     size_t cap = 256;
     unsigned char *buf = malloc(cap);
     char key[MMF_KEY_MAX + 1];
-    if (!buf) return MMF_ENOSPC;
+    if (!buf) return MMF_ENOMEM;
     int rc = MMF_OK;
     for (uint64_t i = 0; i <= ns->t.mask && rc == MMF_OK;) {
         MMF_READ_STALL(st, ns);
@@ -21,7 +21,7 @@ int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx) {
         if (r == MMFI_SMALL) {
             unsigned char *bigger = realloc(buf, hit.len);
             if (!bigger) {
-                rc = MMF_ENOSPC;
+                rc = MMF_ENOMEM;
                 break;
             }
             buf = bigger;
@@ -115,12 +115,18 @@ static int check_slot(mmf *ns, uint64_t i, uint64_t entry, uint8_t *seen, FILE *
 }
 
 /* Entries and slots: each live entry names its own slot, every other slot
-   is free, the free chain and the counters agree. */
+   is free, the free chain and the counters agree. 0 whole, 1 not, -1 out of
+   memory. */
 static int check_index(mmf *ns, FILE *report) {
     const struct mmfi_table *t = &ns->t;
     struct mmf_header *h = ns->hdr;
     uint8_t *blocks = calloc(ns->geo.heap.units / 8 + 1, 1), *named = calloc(t->nslots / 8 + 1, 1);
-    int bad = !blocks || !named;
+    if (!blocks || !named) {
+        free(blocks);
+        free(named);
+        return -1;
+    }
+    int bad = 0;
     uint64_t vars = 0, tombs = 0;
     for (uint64_t p = 0; p <= t->mask && !bad; p++) {
         uint64_t e = load_relaxed(&t->entries[p]);
@@ -180,6 +186,7 @@ static int check_index(mmf *ns, FILE *report) {
 static int check_locked(mmf *ns, FILE *report) {
     struct mmf_header *h = ns->hdr;
     int bad = check_index(ns, report);
+    if (bad < 0) return MMF_ENOMEM;
     if (mmfa_check(&ns->heap, report)) bad = 1;
     uint64_t off, live_units = 0;
     unsigned order;

@@ -40,7 +40,7 @@ int mmf__slots_rebuild(mmf *ns) {
     const struct mmfi_table *t = &ns->t;
     struct mmf_header *h = ns->hdr;
     uint8_t *live = calloc(t->nslots / 8 + 1, 1);
-    if (!live) return MMF_ENOSPC;
+    if (!live) return MMF_ENOMEM;
     uint64_t used = load_relaxed(&h->slots_used);
     if (used > t->nslots) used = t->nslots;
     int rc = MMF_OK;

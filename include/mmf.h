@@ -6,18 +6,33 @@
  * file. Every process that opens it gets a view (an `mmf *`); a variable set
  * through one view is visible through every other at once.
  *
- * Reads (mmf_get, mmf_get_v, mmf_exists, mmf_foreach) never lock, never make
- * a system call and never write to shared memory. Overwriting a variable with
- * a value that fits its block takes no namespace mutex. Everything that
- * allocates (a new variable, a delete, a value that needs a bigger block) runs
- * under the namespace's robust mutex.
+ * Reads (mmf_get, mmf_get_v, mmf_get_tagged, mmf_exists, mmf_foreach) never
+ * lock, never make a system call and never write to shared memory, with two
+ * exceptions that only a crash or a stalled writer brings about:
+ *  - a read that meets a variable in the middle of a write spins briefly; if
+ *    the writer has died, a read-write handle finishes what it left (the
+ *    variable keeps its old or its new value, whole) and a read-only handle
+ *    reads the whole value it left without writing anything;
+ *  - if the writer is alive but stopped (SIGSTOP, a debugger, descheduled
+ *    for long), the read waits for it, up to the handle's timeout, and then
+ *    returns MMF_ETIMEDOUT (with timeout 0 it waits for as long as it takes).
+ * Overwriting a variable with a value that fits its block takes no namespace
+ * mutex. Everything that allocates (a new variable, a delete, a value that
+ * needs a bigger block) runs under the namespace's robust mutex.
+ *
+ * Whether a writer has died is never guessed: every read-write handle holds
+ * a lock the kernel releases when its process exits (before it is a zombie,
+ * whatever PID namespace it lives in), and a writer is dead exactly when that
+ * lock is free.
  *
  * Every function returns MMF_OK (0) or a negative MMF_E* code; mmf_exists
  * also returns 1. mmf_strerror() names every code. Bad arguments change
  * nothing.
  *
- * Threads may share one handle. A forked child may use its parent's handles.
- * The namespace lock taken with mmf_lock() belongs to the calling thread.
+ * Threads may share one handle. A forked child may use its parent's handles
+ * (it registers as a process of its own the first time it writes). The
+ * namespace lock taken with mmf_lock() belongs to the calling thread, through
+ * any handle of its process.
  */
 #ifndef MMF_H
 #define MMF_H
@@ -59,7 +74,8 @@ enum {                  /* every function returns one of these; 0 = success */
     MMF_ENOMEM = -14,   /* this process ran out of memory; nothing changed */
 };
 
-/* A short English description of an MMF_E* code ("unknown error" otherwise). */
+/* A short English description of an MMF_E* code, strerror() of a positive
+   errno value, "unknown error" otherwise. */
 const char *mmf_strerror(int err);
 
 #define MMF_KEY_MAX 255       /* longest key, in bytes */
@@ -76,19 +92,22 @@ typedef struct mmf_options {
     bool reuse;        /* attach to an existing namespace only; MMF_ENOENT if none */
     bool exclusive;    /* create a new namespace only; MMF_EEXIST if it exists */
     bool autolock;     /* default true */
-    double timeout;    /* seconds to wait for the namespace lock; default 10; 0 = forever */
+    double timeout;    /* seconds a call waits for the namespace lock, for another writer of
+                          the same variable, or for a writer stopped mid-write; default 10;
+                          0 = forever */
     uint32_t mode;     /* permission bits when creating; default (and 0) 0600 */
     bool debug;        /* diagnostics to stderr */
-    uint64_t max_size; /* growth ceiling in bytes; 0 = no ceiling beyond size. This version
-                          does not grow namespaces yet: a nonzero max_size below size is
-                          MMF_EINVAL, and size stays the namespace's size */
+    uint64_t max_size; /* growth ceiling in bytes; 0 = the library's default. This version
+                          does not grow namespaces yet: size stays the namespace's size, and
+                          a nonzero max_size below size is MMF_EINVAL */
     bool readonly;     /* attach read-only (O_RDONLY, PROT_READ): reads work and never write
                           to the mapping; every write, mmf_lock and mmf_check return MMF_EPERM.
                           Needs only read permission. Never creates (MMF_ENOENT if absent) */
     bool transient;    /* removed when the last process using it closes it or dies: one found
                           with no live process attached is absent (created afresh, or
                           MMF_ENOENT with reuse) */
-    double spin;       /* seconds mmf_wait polls before it sleeps; 0 = sleep at once */
+    double spin;       /* seconds mmf_wait polls (one core busy) before it sleeps on a futex;
+                          0 = sleep at once */
 } mmf_options;
 #ifdef __cplusplus
 #define MMF_OPTIONS_INIT                                                                           \
@@ -143,13 +162,21 @@ int mmf_unlink(const char *name, const char *path);
 
 /* Sets key to len bytes at val (val may be NULL when len is 0). A value that
    fits the variable's block is written in place without the namespace mutex.
-   Errors: MMF_EINVAL, MMF_ENOSPC (nothing changed), MMF_ETIMEDOUT,
-   MMF_ENOLOCK (autolock off and the lock is not held). */
+   May block: for the namespace mutex (another process's structural write or
+   mmf_lock) and for another writer of the same variable, each up to the
+   handle's timeout. Errors: MMF_EINVAL, MMF_ENOSPC (nothing changed),
+   MMF_ETIMEDOUT, MMF_ENOLOCK (autolock off and the lock is not held),
+   MMF_EPERM (a read-only handle), MMF_ECORRUPT, MMF_ENOMEM. The write
+   functions below (cas, add, delete, the tagged ones) block and fail alike. */
 int mmf_set(mmf *ns, const char *key, const void *val, size_t len);
 
 /* Copies the value into buf (cap bytes) and its length into *len.
    MMF_ERANGE if cap is too small (*len is then the length needed; buf may be
-   NULL when cap is 0). MMF_ENOTFOUND if there is no such variable. */
+   NULL when cap is 0). MMF_ENOTFOUND if there is no such variable.
+   MMF_ETIMEDOUT if a writer of this variable stopped mid-write for longer
+   than the handle's timeout (see the top of this file), MMF_ECORRUPT if the
+   variable's slot points outside the namespace, MMF_EINVAL. The other reads
+   (mmf_get_v, mmf_get_tagged, mmf_exists, mmf_foreach) give the same. */
 int mmf_get(mmf *ns, const char *key, void *buf, size_t cap, size_t *len);
 
 /* Removes the variable. MMF_ENOTFOUND if there is none. */
@@ -165,14 +192,18 @@ int mmf_exists(mmf *ns, const char *key);
  * recursive for its holder; a holder that dies releases it, and the next
  * process to lock repairs what the dead one left half done (counted in
  * mmf_stats.lock_recoveries).
- * mmf_lock: timeout in seconds, 0 = forever; MMF_OK or MMF_ETIMEDOUT.
+ * mmf_lock: timeout in seconds, 0 = forever; MMF_OK or MMF_ETIMEDOUT
+ * (MMF_EPERM on a read-only handle).
  * mmf_unlock: MMF_ENOLOCK if the calling thread does not hold the lock.
  */
 int mmf_lock(mmf *ns, double timeout);
 int mmf_unlock(mmf *ns);
 
 /* Writes the header, the heap (blocks, free lists) and the variable table to
-   out, as text, under the namespace lock. */
+   out, as text, holding the namespace mutex while it writes to out (so keep
+   out fast: a pipe nobody reads stalls every structural write). A read-only
+   handle cannot take the mutex: it writes a snapshot taken while writers go
+   on. MMF_ETIMEDOUT if the mutex was not had in the handle's timeout. */
 int mmf_dump(mmf *ns, FILE *out);
 
 /*
@@ -217,14 +248,19 @@ int mmf_get_tagged(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
    NULL). MMF_EINVAL if the variable's length is not 8. */
 int mmf_add_i64(mmf *ns, const char *key, int64_t delta, int64_t *result);
 
-/* Sleeps (futex, no spinning) until the version of key differs from version,
-   including by its creation or deletion. timeout in seconds, 0 = forever.
-   MMF_OK or MMF_ETIMEDOUT. */
+/* Returns once the version of key differs from version, including by its
+   creation or deletion: at once if it already does. timeout in seconds, 0 =
+   forever. It polls for the handle's `spin` seconds, then sleeps on a futex
+   that every write wakes; it also looks again every 0.2 s, so a writer that
+   died before waking anyone costs at most that. A read-only handle cannot ask
+   writers to wake it: it looks every few milliseconds (at most 5 ms late).
+   MMF_OK, MMF_ETIMEDOUT, MMF_EINVAL, MMF_ECORRUPT. */
 int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout);
 
 /* Calls fn for every variable with a consistent copy of it, without locking.
-   Variables set or deleted during the walk may or may not be seen. A non-zero
-   return from fn stops the walk and is returned. */
+   key and val point into buffers of mmf_foreach's own, valid only during
+   that call of fn. Variables set or deleted during the walk may or may not be
+   seen. A non-zero return from fn stops the walk and is returned. */
 typedef int (*mmf_visit_fn)(const char *key, const void *val, size_t len, uint64_t version,
                             void *ctx);
 int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx);
@@ -234,8 +270,8 @@ typedef struct mmf_stats {
     uint64_t vars, max_vars, tombstones;
     uint64_t lock_acquisitions, lock_recoveries;
     uint64_t attached;        /* processes that have the namespace open read-write now */
-    uint64_t grows;           /* times the namespace grew (0 in this version) */
-    uint64_t index_rebuilds;  /* online index rebuilds (0 in this version) */
+    uint64_t grows;           /* times the namespace grew (this version never grows one: 0) */
+    uint64_t index_rebuilds;  /* online index rebuilds (this version rebuilds none: 0) */
     uint64_t claim_takeovers; /* slot claims taken from a writer that had died */
 } mmf_stats;
 
@@ -252,8 +288,9 @@ int mmf_attached(mmf *ns, int32_t *pids, size_t cap, size_t *count);
 
 /* Walks index and heap under the namespace lock: every slot's offsets in
    bounds, every block either free or owned by exactly one variable, free lists
-   whole, counters right. Writes what it finds to report (may be NULL).
-   MMF_OK or MMF_ECORRUPT (or MMF_ETIMEDOUT). */
+   whole, counters right; repairs what a dead process left first. Writes what
+   it finds to report (may be NULL), holding the mutex meanwhile. MMF_OK or
+   MMF_ECORRUPT (or MMF_ETIMEDOUT; MMF_EPERM on a read-only handle). */
 int mmf_check(mmf *ns, FILE *report);
 
 #ifdef __cplusplus

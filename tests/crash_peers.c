@@ -80,7 +80,7 @@ void test_live_writers_are_never_taken_over(void) {
         unsigned char *buf = malloc(BIG);
         CHILD_REQUIRE(buf);
         uint64_t last = 0;
-        double end = now_s() + 3;
+        double end = now_s() + (double)soak_count("MMF_SOAK_SECONDS", 3);
         /* at least 20 whole reads, however busy the machine */
         while (now_s() < end || atomic_load(&c->reads) < 20) {
             size_t len;

@@ -1,18 +1,19 @@
 /*
  * The creation race: 16 processes open-or-create one namespace at the same
- * instant, 100 rounds. Exactly one creates it (the creator says so with
+ * instant, 100 rounds (MMF_SOAK_ROUNDS). Exactly one creates it (the creator says so with
  * debug on), all of them see the same namespace, none fails.
  */
 #include "testutil.h"
 
 #define PROCS 16
-#define ROUNDS 100
 
 static void test_sixteen_processes_hundred_rounds(void) {
     char name[128];
     unique_name(name, sizeof name, "race");
-    int creations_seen[ROUNDS];
-    for (int round = 0; round < ROUNDS; round++) {
+    long rounds = soak_count("MMF_SOAK_ROUNDS", 100);
+    int *creations_seen = calloc((size_t)rounds, sizeof *creations_seen);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(creations_seen);
+    for (long round = 0; round < rounds; round++) {
         mmf_unlink(name, NULL);
         int gate[2], log[2];
         CU_ASSERT_FATAL(pipe(gate) == 0 && pipe(log) == 0);
@@ -65,14 +66,16 @@ static void test_sixteen_processes_hundred_rounds(void) {
         mmf_close(ns);
     }
     mmf_unlink(name, NULL);
-    int ones = 0;
-    for (int r = 0; r < ROUNDS; r++) ones += creations_seen[r] == 1;
-    printf("\n  %d rounds of %d processes: one creator in %d of them\n", ROUNDS, PROCS, ones);
+    long ones = 0;
+    for (long r = 0; r < rounds; r++) ones += creations_seen[r] == 1;
+    free(creations_seen);
+    printf("\n  %ld rounds of %d processes: one creator in %ld of them\n", rounds, PROCS, ones);
 }
 
 int main(void) {
     static const test_case tests[] = {
-        {"16 processes open-or-create at once, 100 rounds", test_sixteen_processes_hundred_rounds},
+        {"16 processes open-or-create at once, 100 rounds (MMF_SOAK_ROUNDS)",
+         test_sixteen_processes_hundred_rounds},
         {NULL, NULL}};
     return run_suite("creation race", tests);
 }

@@ -141,7 +141,6 @@ static void test_million_operations(void) {
 
 #define WRITERS 3
 #define READERS 2
-#define KILLS 200
 #define READ_TIMEOUT 2.0
 
 static pid_t spawn_writer(unsigned seed) {
@@ -165,7 +164,8 @@ static void test_kill_writers_under_load(void) {
     mmf *ns = fresh(unique_name(name, sizeof name, "kills"), 8 << 20, 256);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
     unsigned base = (unsigned)time(NULL) * 7;
-    printf("\n  seed %u, %d kills\n", base, KILLS);
+    long kills_wanted = soak_count("MMF_SOAK_KILLS", 200);
+    printf("\n  seed %u, %ld kills\n", base, kills_wanted);
     pid_t readers[READERS], writers[WRITERS];
     for (int r = 0; r < READERS; r++) {
         if ((readers[r] = fork()) == 0) {
@@ -193,8 +193,8 @@ static void test_kill_writers_under_load(void) {
     }
     for (int w = 0; w < WRITERS; w++) writers[w] = spawn_writer(base + (unsigned)w);
     unsigned state = base;
-    int kills = 0;
-    for (; kills < KILLS; kills++) {
+    long kills = 0;
+    for (; kills < kills_wanted; kills++) {
         usleep(2000 + (useconds_t)(rand_r(&state) % 8000));
         int w = rand_r(&state) % WRITERS;
         kill(writers[w], SIGKILL);
@@ -218,8 +218,9 @@ static void test_kill_writers_under_load(void) {
     }
     mmf_stats st;
     mmf_stat(ns, &st);
-    printf("  %d writers killed; %llu recoveries of the namespace mutex\n", kills,
-           (unsigned long long)st.lock_recoveries);
+    printf("  %ld writers killed; %llu recoveries of the namespace mutex, %llu claims taken "
+           "over\n",
+           kills, (unsigned long long)st.lock_recoveries, (unsigned long long)st.claim_takeovers);
     mmf_close(ns);
     mmf_unlink(name, NULL);
 }
@@ -228,7 +229,8 @@ int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     static const test_case tests[] = {
         {"1,000,000 random operations from 4 processes", test_million_operations},
-        {"200 writers killed under load, readers throughout", test_kill_writers_under_load},
+        {"writers killed under load (200, MMF_SOAK_KILLS), readers throughout",
+         test_kill_writers_under_load},
         {NULL, NULL}};
     return run_suite("stress", tests);
 }

@@ -17,16 +17,26 @@ typedef struct test_case {
     void (*fn)(void);
 } test_case;
 
-/* Runs the tests as one suite; the exit status is the number of failures. */
+/* Runs the tests as one suite; the exit status is the number of failures.
+   MMF_TEST_FILTER=TEXT runs only the tests whose name holds TEXT. */
 static inline int run_suite(const char *suite, const test_case *tests) {
     if (CU_initialize_registry() != CUE_SUCCESS) return 1;
     CU_pSuite s = CU_add_suite(suite, NULL, NULL);
-    for (const test_case *t = tests; t->name; t++) CU_add_test(s, t->name, t->fn);
+    const char *only = getenv("MMF_TEST_FILTER");
+    for (const test_case *t = tests; t->name; t++)
+        if (!only || strstr(t->name, only)) CU_add_test(s, t->name, t->fn);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     CU_cleanup_registry();
     return failed ? 1 : 0;
+}
+
+/* A count the soak (tests/soak.sh) raises through the environment. */
+static inline long soak_count(const char *env, long dflt) {
+    const char *v = getenv(env);
+    long n = v ? atol(v) : 0;
+    return n > 0 ? n : dflt;
 }
 
 /* A namespace name no other test run uses. */

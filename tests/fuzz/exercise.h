@@ -59,6 +59,9 @@ static const char *exercise_image(const char *path, const uint8_t *data, size_t 
     *open_rc = rc;
     if (rc) {
         *bad_rc = rc;
+        /* an image marked transient with nobody attached is stale: absent,
+           and removed by the opener */
+        if (rc == MMF_ENOENT) return access(path, F_OK) == 0 ? "a stale image was left" : NULL;
         if (rc != MMF_ECORRUPT && rc != MMF_EVERSION) return "open gave an unexpected error";
         fd = open(path, O_RDONLY);
         uint8_t *back = malloc(size + 1);
