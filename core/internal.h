@@ -88,8 +88,12 @@ int mmf__registrations(mmf *ns, mmf_proc_id out[MMF_REGS], size_t *count);
    that holds no registration of its own). */
 bool mmf__anyone_registered(int fd, const struct mmf_reg *regs, uint32_t used,
                             const mmf_proc_id *me);
-/* Drops this process's registration, if it has one; whether it had. */
-bool mmf__unregister(mmf *ns);
+/* Whether this process registered for the handle. A forked child that has
+   not shares its parent's open file description: every lock it took or
+   dropped through ns->fd would be its parent's. */
+bool mmf__registered_here(mmf *ns);
+/* Drops this process's registration (mmf__registered_here). */
+void mmf__unregister(mmf *ns);
 /* The lock that orders opening and closing a transient namespace (a few
    system calls long), waited for up to timeout seconds (0 = forever). */
 int mmf__lifecycle_lock(int fd, double timeout);

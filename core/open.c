@@ -424,15 +424,15 @@ int mmf_open(const mmf_options *opt, mmf **out) {
 
 /* The last process to close a transient namespace removes it. */
 static void remove_if_last(mmf *ns) {
+    if (!mmf__registered_here(ns)) return;
     if (mmf__lifecycle_lock(ns->fd, ns->timeout)) return; /* the next opener will */
-    if (mmf__unregister(ns)) {
-        struct stat st = {.st_dev = (dev_t)ns->dev, .st_ino = (ino_t)ns->ino};
-        if (!mmf__anyone_registered(ns->fd, ns->regs, load32_acquire(&ns->hdr->regs_used),
-                                    &ns->proc) &&
-            same_file(ns->path, &st)) {
-            unlink(ns->path);
-            MMF_DEBUG(ns, "removed %s: the last process attached closed it", ns->path);
-        }
+    mmf__unregister(ns);
+    struct stat st = {.st_dev = (dev_t)ns->dev, .st_ino = (ino_t)ns->ino};
+    if (!mmf__anyone_registered(ns->fd, ns->regs, load32_acquire(&ns->hdr->regs_used),
+                                &ns->proc) &&
+        same_file(ns->path, &st)) {
+        unlink(ns->path);
+        MMF_DEBUG(ns, "removed %s: the last process attached closed it", ns->path);
     }
     mmf__lifecycle_unlock(ns->fd);
 }

@@ -235,15 +235,16 @@ bool mmf__anyone_registered(int fd, const struct mmf_reg *regs, uint32_t used,
     return false;
 }
 
-bool mmf__unregister(mmf *ns) {
+bool mmf__registered_here(mmf *ns) {
     if (ns->readonly) return false;
     uint64_t t = load_acquire(&ns->self->token);
-    /* a forked child that never used the handle shares its parent's open
-       file description: unlocking through it would unregister the parent */
-    if (!t || !current(ns, ns->self)) return false;
+    return t && current(ns, ns->self);
+}
+
+void mmf__unregister(mmf *ns) {
+    uint64_t t = load_acquire(&ns->self->token);
     mmf__ofd_unlock(ns->fd, MMF_REG_LOCK_BASE + TOKEN_REG(t) - 1);
     store_release(&ns->self->token, 0);
-    return true;
 }
 
 int mmf__lifecycle_lock(int fd, double timeout) {

@@ -34,7 +34,7 @@ static int all_same(const unsigned char *b, size_t len) {
 
 /* Rewrites "big" in place until told to stop, changing its own memory
    footprint after every write. */
-static void big_writer(int id, struct counts *c) {
+static void big_writer(int id, struct counts *c, int leave_room_for_reader) {
     mmf *ns = open_ns(name, false, 60);
     CHILD_REQUIRE(ns);
     unsigned char *buf = malloc(BIG);
@@ -52,7 +52,13 @@ static void big_writer(int id, struct counts *c) {
         free(extra[k % 8]);
         extra[k % 8] = malloc((1u << 20) + k % 64 * 4096); /* mmap'd: the address space moves */
         if (extra[k % 8]) memset(extra[k % 8], 1, 4096);
-        usleep(3000);
+        /* a seqlock reader of 16 MiB needs a quiet moment to finish a copy:
+           give it one (up to 0.5 s), or two writers could starve it */
+        long reads = atomic_load(&c->reads);
+        for (int i = 0; i < (leave_room_for_reader ? 500 : 3) && atomic_load(&c->reads) == reads &&
+                        !atomic_load(&c->stop);
+             i++)
+            usleep(1000);
     }
     _exit(0);
 }
@@ -72,7 +78,7 @@ void test_live_writers_are_never_taken_over(void) {
     struct counts *c = shared_counts();
     pid_t w[2];
     for (int i = 0; i < 2; i++)
-        if ((w[i] = fork()) == 0) big_writer(i, c);
+        if ((w[i] = fork()) == 0) big_writer(i, c, 1);
     pid_t r = fork();
     if (r == 0) {
         mmf *rn = open_ns(name, false, 60);
@@ -123,7 +129,7 @@ void test_lock_holder_sees_no_change_from_live_writers(void) {
     struct counts *c = shared_counts();
     pid_t w[2];
     for (int i = 0; i < 2; i++)
-        if ((w[i] = fork()) == 0) big_writer(i, c);
+        if ((w[i] = fork()) == 0) big_writer(i, c, 0);
     unsigned char *buf = malloc(BIG);
     CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
     for (int round = 0; round < 20; round++) {
