@@ -65,7 +65,7 @@ static int cmd_stat(int argc, char **argv) {
     int n, rc = cli_parse("stat", argc, argv, opts, pos, 1, 1, &n);
     if (rc) return rc;
     mmf *ns;
-    if ((rc = cli_open(pos[0], &ns))) return cli_fail("stat", rc);
+    if ((rc = cli_open("stat", pos[0], CLI_READ, &ns))) return rc;
     mmf_stats st;
     rc = mmf_stat(ns, &st);
     mmf_close(ns);
@@ -105,7 +105,7 @@ static int cmd_dump(int argc, char **argv) {
     int n, rc = cli_parse("dump", argc, argv, NULL, pos, 1, 1, &n);
     if (rc) return rc;
     mmf *ns;
-    if ((rc = cli_open(pos[0], &ns))) return cli_fail("dump", rc);
+    if ((rc = cli_open("dump", pos[0], CLI_READ, &ns))) return rc;
     rc = mmf_dump(ns, stdout);
     mmf_close(ns);
     return rc ? cli_fail("dump", rc) : EXIT_OK;
@@ -116,7 +116,7 @@ static int cmd_check(int argc, char **argv) {
     int n, rc = cli_parse("check", argc, argv, NULL, pos, 1, 1, &n);
     if (rc) return rc;
     mmf *ns;
-    if ((rc = cli_open(pos[0], &ns))) return cli_fail("check", rc);
+    if ((rc = cli_open("check", pos[0], CLI_WRITE, &ns))) return rc;
     rc = mmf_check(ns, stdout);
     mmf_close(ns);
     return rc ? cli_fail("check", rc) : EXIT_OK;
@@ -141,12 +141,16 @@ const cli_command cli_ns_commands[] = {
      cmd_create},
     {"stat", "NS [--json]",
      "Sizes, heap used/free/largest free block, fragmentation (free memory outside the\n"
-     "largest free block), variables and load factor, lock acquisitions and recoveries.",
+     "largest free block), variables and load factor, lock acquisitions and recoveries.\n"
+     "Opens the namespace read-only.",
      cmd_stat},
-    {"dump", "NS", "The debug dump: header, heap blocks and free lists, the variable table.",
+    {"dump", "NS",
+     "The debug dump: header, heap blocks and free lists, the variable table. Opens the\n"
+     "namespace read-only: a snapshot taken without the lock while writers may run.",
      cmd_dump},
     {"check", "NS",
-     "Walks index and heap (mmf_check); exit status 0 if the namespace is whole, 3 if not.",
+     "Walks index and heap (mmf_check) under the namespace lock; exit status 0 if the\n"
+     "namespace is whole, 3 if not. Needs read and write permission.",
      cmd_check},
     {"rm", "NS", "Removes the namespace; processes that have it open keep their view.", cmd_rm},
     {NULL, NULL, NULL, NULL}};
