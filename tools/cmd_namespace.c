@@ -58,6 +58,69 @@ static int cmd_create(int argc, char **argv) {
     return EXIT_OK;
 }
 
+/* The pids of the processes attached read-write now: *n of them in *pids
+   (malloc'd; NULL when there are none). */
+static int attached_pids(mmf *ns, int32_t **pids, size_t *n) {
+    int32_t *p = NULL;
+    size_t cap = 0;
+    for (;;) {
+        int rc = mmf_attached(ns, p, cap, n);
+        if (rc) free(p);
+        if (rc || *n <= cap) {
+            *pids = rc ? NULL : p;
+            return rc;
+        }
+        cap = *n + 8; /* more may attach before the next look */
+        int32_t *bigger = realloc(p, cap * sizeof *p);
+        if (!bigger) {
+            free(p);
+            return MMF_ENOMEM;
+        }
+        p = bigger;
+    }
+}
+
+static void stat_json(const mmf_stats *st, double frag, double load, const int32_t *pids,
+                      size_t npids) {
+    printf("{\"size\":%" PRIu64 ",\"heap_size\":%" PRIu64 ",\"heap_used\":%" PRIu64
+           ",\"heap_free\":%" PRIu64 ",\"largest_free_block\":%" PRIu64
+           ",\"fragmentation\":%.4f,\"vars\":%" PRIu64 ",\"max_vars\":%" PRIu64
+           ",\"load_factor\":%.4f,\"tombstones\":%" PRIu64 ",\"lock_acquisitions\":%" PRIu64
+           ",\"lock_recoveries\":%" PRIu64 ",\"claim_takeovers\":%" PRIu64 ",\"grows\":%" PRIu64
+           ",\"index_rebuilds\":%" PRIu64 ",\"attached\":%zu,\"attached_pids\":[",
+           st->size, st->heap_size, st->heap_used, st->heap_free, st->largest_free_block, frag,
+           st->vars, st->max_vars, load, st->tombstones, st->lock_acquisitions, st->lock_recoveries,
+           st->claim_takeovers, st->grows, st->index_rebuilds, npids);
+    for (size_t i = 0; i < npids; i++)
+        printf(i ? ",%" PRId32 : "%" PRId32, pids[i]);
+    puts("]}");
+}
+
+static void stat_text(const mmf_stats *st, double frag, double load, const int32_t *pids,
+                      size_t npids) {
+    char a[16], b[16], c[16], d[16], e[16];
+    cli_human_size(a, sizeof a, st->size);
+    cli_human_size(b, sizeof b, st->heap_size);
+    cli_human_size(c, sizeof c, st->heap_used);
+    cli_human_size(d, sizeof d, st->heap_free);
+    cli_human_size(e, sizeof e, st->largest_free_block);
+    printf("%-14s %s\n", "size", a);
+    printf("%-14s %s: %s used, %s free, largest free block %s, %.1f%% fragmented\n", "heap", b, c,
+           d, e, frag * 100);
+    printf("%-14s %" PRIu64 " of %" PRIu64 " (%.1f%% full), %" PRIu64 " tombstones\n", "variables",
+           st->vars, st->max_vars, load * 100, st->tombstones);
+    printf("%-14s %zu %s read-write", "attached", npids, npids == 1 ? "process" : "processes");
+    for (size_t i = 0; i < npids && i < 16; i++)
+        printf(i ? ", %" PRId32 : " (pid %" PRId32, pids[i]);
+    fputs(npids > 16 ? ", ...)\n" : npids ? ")\n" : "\n", stdout);
+    printf("%-14s %" PRIu64 " acquisitions, %" PRIu64 " recoveries from a dead holder\n", "lock",
+           st->lock_acquisitions, st->lock_recoveries);
+    printf("%-14s %" PRIu64 " claim takeovers (slots taken from a writer that died)\n", "writers",
+           st->claim_takeovers);
+    printf("%-14s %" PRIu64 " grows, %" PRIu64 " index rebuilds\n", "growth", st->grows,
+           st->index_rebuilds);
+}
+
 static int cmd_stat(int argc, char **argv) {
     bool json = false;
     const cli_opt opts[] = {{"--json", &json, NULL}, {NULL, NULL, NULL}};
@@ -67,37 +130,21 @@ static int cmd_stat(int argc, char **argv) {
     mmf *ns;
     if ((rc = cli_open("stat", pos[0], CLI_READ, &ns))) return rc;
     mmf_stats st;
+    int32_t *pids = NULL;
+    size_t npids = 0;
     rc = mmf_stat(ns, &st);
+    if (!rc) rc = attached_pids(ns, &pids, &npids); /* the count goes with the list */
     mmf_close(ns);
     if (rc) return cli_fail("stat", rc);
     /* fragmentation: the share of free memory not in the largest free block */
     double frag = st.heap_free ? 1.0 - (double)st.largest_free_block / (double)st.heap_free : 0;
     double load = st.max_vars ? (double)st.vars / (double)st.max_vars : 0;
-    if (json) {
-        printf("{\"size\":%" PRIu64 ",\"heap_size\":%" PRIu64 ",\"heap_used\":%" PRIu64
-               ",\"heap_free\":%" PRIu64 ",\"largest_free_block\":%" PRIu64
-               ",\"fragmentation\":%.4f,\"vars\":%" PRIu64 ",\"max_vars\":%" PRIu64
-               ",\"load_factor\":%.4f,\"tombstones\":%" PRIu64 ",\"lock_acquisitions\":%" PRIu64
-               ",\"lock_recoveries\":%" PRIu64 "}\n",
-               st.size, st.heap_size, st.heap_used, st.heap_free, st.largest_free_block, frag,
-               st.vars, st.max_vars, load, st.tombstones, st.lock_acquisitions,
-               st.lock_recoveries);
-        return EXIT_OK;
-    }
-    char a[16], b[16], c[16], d[16], e[16];
-    cli_human_size(a, sizeof a, st.size);
-    cli_human_size(b, sizeof b, st.heap_size);
-    cli_human_size(c, sizeof c, st.heap_used);
-    cli_human_size(d, sizeof d, st.heap_free);
-    cli_human_size(e, sizeof e, st.largest_free_block);
-    printf("%-14s %s\n", "size", a);
-    printf("%-14s %s: %s used, %s free, largest free block %s, %.1f%% fragmented\n", "heap", b, c,
-           d, e, frag * 100);
-    printf("%-14s %" PRIu64 " of %" PRIu64 " (%.1f%% full), %" PRIu64 " tombstones\n", "variables",
-           st.vars, st.max_vars, load * 100, st.tombstones);
-    printf("%-14s %" PRIu64 " acquisitions, %" PRIu64 " recoveries from a dead holder\n", "lock",
-           st.lock_acquisitions, st.lock_recoveries);
-    return EXIT_OK;
+    if (json)
+        stat_json(&st, frag, load, pids, npids);
+    else
+        stat_text(&st, frag, load, pids, npids);
+    free(pids);
+    return fflush(stdout) ? EXIT_ERROR : EXIT_OK;
 }
 
 static int cmd_dump(int argc, char **argv) {
@@ -141,7 +188,10 @@ const cli_command cli_ns_commands[] = {
      cmd_create},
     {"stat", "NS [--json]",
      "Sizes, heap used/free/largest free block, fragmentation (free memory outside the\n"
-     "largest free block), variables and load factor, lock acquisitions and recoveries.\n"
+     "largest free block), variables and load factor, the processes attached read-write\n"
+     "(with their pids; read-only readers such as mmf itself are not counted), lock\n"
+     "acquisitions and recoveries, claim takeovers (slots taken from a writer that\n"
+     "died), grows and index rebuilds. --json adds \"attached_pids\": [pid, ...].\n"
      "Opens the namespace read-only.",
      cmd_stat},
     {"dump", "NS",
