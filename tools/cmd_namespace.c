@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -16,11 +17,10 @@ static int ns_location(const char *ns_arg, char *buf, size_t n, mmf_options *o) 
 
 static int cmd_create(int argc, char **argv) {
     const char *size_s = NULL, *path = NULL, *max_s = NULL, *mode_s = NULL;
-    const cli_opt opts[] = {{"--size", NULL, &size_s},
-                            {"--path", NULL, &path},
-                            {"--max-vars", NULL, &max_s},
-                            {"--mode", NULL, &mode_s},
-                            {NULL, NULL, NULL}};
+    bool transient = false;
+    const cli_opt opts[] = {{"--size", NULL, &size_s},         {"--path", NULL, &path},
+                            {"--max-vars", NULL, &max_s},      {"--mode", NULL, &mode_s},
+                            {"--transient", &transient, NULL}, {NULL, NULL, NULL}};
     const char *pos[1];
     int n, rc = cli_parse("create", argc, argv, opts, pos, 1, 1, &n);
     if (rc) return rc;
@@ -44,6 +44,7 @@ static int cmd_create(int argc, char **argv) {
         o.mode = (uint32_t)m;
     }
     if (path) o.path = path;
+    if (transient) o.transient = true;
     o.exclusive = true;
     o.reuse = false;
     mmf *ns;
@@ -51,10 +52,14 @@ static int cmd_create(int argc, char **argv) {
     mmf_stats st;
     mmf_stat(ns, &st);
     mmf_close(ns);
-    char size[16];
+    char size[16], where[4200];
     cli_human_size(size, sizeof size, st.size);
-    printf("created %s at %s%s: %s, %" PRIu64 " variables at most\n", o.name,
-           o.path ? "" : "/dev/shm/", o.path ? o.path : o.name, size, st.max_vars);
+    snprintf(where, sizeof where, "%s%s", o.path ? "" : "/dev/shm/", o.path ? o.path : o.name);
+    printf("created %s%s at %s: %s, %" PRIu64 " variables at most\n",
+           o.transient ? "transient " : "", o.name, where, size, st.max_vars);
+    /* closing it was the last use unless another process opened it meanwhile */
+    if (o.transient && access(where, F_OK) != 0)
+        printf("removed %s again: no other process had it open\n", o.name);
     return EXIT_OK;
 }
 
@@ -181,10 +186,16 @@ static int cmd_rm(int argc, char **argv) {
 }
 
 const cli_command cli_ns_commands[] = {
-    {"create", "SPEC | NAME [--size N] [--path F] [--max-vars N] [--mode M]",
+    {"create", "SPEC | NAME [--size N] [--path F] [--max-vars N] [--mode M] [--transient]",
      "Creates a namespace (fails if it exists). SPEC is a text spec as mmf_open_spec\n"
-     "takes it (\"name=X size=2M path=F\"); the options override it. Sizes take K/M/G,\n"
-     "the mode is octal (default 0600).",
+     "takes it (\"name=X size=2M path=F transient=1\"); the options override it. Sizes\n"
+     "take K/M/G, the mode is octal (default 0600).\n"
+     "--transient: the namespace is removed when the last process that has it open\n"
+     "read-write closes it or dies. mmf itself closes it on exit, so unless another\n"
+     "process opened it read-write meanwhile it is gone again when mmf create returns\n"
+     "(it then says so). Read-only openers, such as mmf get, ls, stat, dump and watch,\n"
+     "do not keep it: for a transient namespace that lasts, let the program that uses\n"
+     "it create it (transient=1 in its spec).",
      cmd_create},
     {"stat", "NS [--json]",
      "Sizes, heap used/free/largest free block, fragmentation (free memory outside the\n"
