@@ -1,6 +1,8 @@
 /* The mmf tool, run as a user would: separate processes, real namespaces. */
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "testutil.h"
@@ -8,6 +10,8 @@
 #ifndef MMF_TOOL
 #error "MMF_TOOL: path of the mmf tool"
 #endif
+
+#define NOBODY 65534
 
 static char ns[128];
 
@@ -30,8 +34,9 @@ static char *slurp(int fd, size_t *len) {
     return buf;
 }
 
-/* Runs argv (argv[0] = program) with input on stdin; collects its output. */
-static struct result run_prog(char *const argv[], const void *input, size_t input_len) {
+/* Runs argv (argv[0] = program) with input on stdin, as user uid (< 0: as
+   this process's user); collects its output. */
+static struct result run_prog_as(int uid, char *const argv[], const void *input, size_t input_len) {
     int in[2], out[2], err[2];
     CU_ASSERT_FATAL(pipe(in) == 0 && pipe(out) == 0 && pipe(err) == 0);
     pid_t pid = fork();
@@ -40,6 +45,8 @@ static struct result run_prog(char *const argv[], const void *input, size_t inpu
         dup2(out[1], 1);
         dup2(err[1], 2);
         close(in[1]), close(out[0]), close(err[0]);
+        if (uid >= 0 && (setgroups(0, NULL) || setgid((gid_t)uid) || setuid((uid_t)uid)))
+            _exit(126);
         execv(argv[0], argv);
         _exit(127);
     }
@@ -52,6 +59,10 @@ static struct result run_prog(char *const argv[], const void *input, size_t inpu
     close(out[0]), close(err[0]);
     r.status = wait_child(pid);
     return r;
+}
+
+static struct result run_prog(char *const argv[], const void *input, size_t input_len) {
+    return run_prog_as(-1, argv, input, input_len);
 }
 
 #define MMF(...) run_prog((char *const[]){MMF_TOOL, __VA_ARGS__, NULL}, NULL, 0)
@@ -303,6 +314,249 @@ static void test_usage_errors(void) {
     mmf_unlink(ns, NULL);
 }
 
+/* The bytes of the namespace's file (malloc'd), to tell whether anything wrote. */
+static char *image(size_t *len) {
+    char path[256];
+    snprintf(path, sizeof path, "/dev/shm/%s", ns);
+    int fd = open(path, O_RDONLY);
+    CU_ASSERT_FATAL(fd >= 0);
+    char *bytes = slurp(fd, len);
+    close(fd);
+    return bytes;
+}
+
+static void test_read_commands_write_nothing(void) {
+    fresh_ns();
+    done(MMF("set", ns, "k", "value"));
+    done(MMF("add", ns, "n", "7"));
+    size_t len, len2;
+    char *before = image(&len);
+    const char *reads[][4] = {{"get", ns, "k", NULL},   {"get", ns, "k", "--json"},
+                              {"ls", ns, NULL, NULL},   {"ls", ns, "--json", NULL},
+                              {"stat", ns, NULL, NULL}, {"stat", ns, "--json", NULL},
+                              {"dump", ns, NULL, NULL}};
+    for (size_t i = 0; i < sizeof reads / sizeof *reads; i++) {
+        char *argv[] = {MMF_TOOL,
+                        (char *)reads[i][0],
+                        (char *)reads[i][1],
+                        (char *)reads[i][2],
+                        (char *)reads[i][3],
+                        NULL};
+        struct result r = run_prog(argv, NULL, 0);
+        CU_ASSERT_EQUAL(r.status, 0);
+        done(r);
+    }
+    struct result r = MMF("watch", ns, "k", "--count", "1", "--timeout", "0.2");
+    CU_ASSERT_EQUAL(r.status, 1); /* it attached, nothing changed */
+    done(r);
+    char *after = image(&len2);
+    CU_ASSERT(len == len2 && memcmp(before, after, len) == 0); /* not one byte written */
+    free(after);
+    done(MMF("set", ns, "k", "other")); /* and the comparison does see a write */
+    after = image(&len2);
+    CU_ASSERT(len == len2 && memcmp(before, after, len) != 0);
+    free(after);
+    free(before);
+    mmf_unlink(ns, NULL);
+}
+
+/* A copy of the tool that user nobody can run wherever the build tree is,
+   in dir (which the caller removes with forget_copy). */
+static bool copy_tool(char *dir, size_t n, char *tool, size_t tn) {
+    snprintf(dir, n, "/tmp/mmf-cli-XXXXXX");
+    if (!mkdtemp(dir) || chmod(dir, 0755)) return false;
+    snprintf(tool, tn, "%s/mmf", dir);
+    int from = open(MMF_TOOL, O_RDONLY), to = open(tool, O_WRONLY | O_CREAT | O_EXCL, 0755);
+    size_t len = 0;
+    char *bytes = from >= 0 ? slurp(from, &len) : NULL;
+    bool ok = bytes && to >= 0 && write(to, bytes, len) == (ssize_t)len;
+    free(bytes);
+    if (from >= 0) close(from);
+    if (to >= 0) close(to);
+    return ok && chmod(tool, 0755) == 0;
+}
+
+static void forget_copy(const char *dir, const char *tool) {
+    unlink(tool);
+    rmdir(dir);
+}
+
+#define AS_NOBODY(...) run_prog_as(NOBODY, (char *const[]){tool, __VA_ARGS__, NULL}, NULL, 0)
+
+static void test_another_user_reads_but_cannot_write(void) {
+    if (geteuid() != 0) {
+        /* a developer's run without root says so; CI, which runs as root,
+           must never pass this test without running it */
+        printf("\n  not run: switching to another user needs root");
+        if (getenv("CI")) CU_FAIL("CI must run this test as root");
+        return;
+    }
+    unique_name(ns, sizeof ns, "cli");
+    mmf_unlink(ns, NULL);
+    struct result r = MMF("create", ns, "--size", "256K", "--mode", "0644");
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    done(MMF("set", ns, "k", "readable"));
+    char dir[64], tool[96];
+    CU_ASSERT_FATAL(copy_tool(dir, sizeof dir, tool, sizeof tool));
+    r = AS_NOBODY("get", ns, "k");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.out, "readable");
+    done(r);
+    r = AS_NOBODY("ls", ns);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "readable"));
+    done(r);
+    r = AS_NOBODY("stat", ns, "--json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    char *v = jq(r.out, ".vars");
+    CU_ASSERT_STRING_EQUAL(v, "1");
+    free(v);
+    done(r);
+    r = AS_NOBODY("dump", ns);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"readable\""));
+    done(r);
+    r = AS_NOBODY("watch", ns, "k", "--count", "1", "--timeout", "0.2");
+    CU_ASSERT_EQUAL(r.status, 1); /* attached, and nothing changed */
+    done(r);
+    const char *writes[][4] = {{"set", ns, "k", "mine"},
+                               {"add", ns, "n", "1"},
+                               {"del", ns, "k", NULL},
+                               {"check", ns, NULL, NULL}};
+    for (size_t i = 0; i < sizeof writes / sizeof *writes; i++) {
+        r = run_prog_as(NOBODY,
+                        (char *const[]){tool, (char *)writes[i][0], (char *)writes[i][1],
+                                        (char *)writes[i][2], (char *)writes[i][3], NULL},
+                        NULL, 0);
+        CU_ASSERT_EQUAL(r.status, 3);
+        char expect[256];
+        snprintf(expect, sizeof expect, "mmf: %s: permission denied: this user may not open %s",
+                 writes[i][0], ns);
+        CU_ASSERT(strncmp(r.err, expect, strlen(expect)) == 0);
+        CU_ASSERT(strchr(r.err, '\n') == r.err + strlen(r.err) - 1); /* one line */
+        done(r);
+    }
+    r = MMF("get", ns, "k");
+    CU_ASSERT_STRING_EQUAL(r.out, "readable");
+    done(r);
+    forget_copy(dir, tool);
+    mmf_unlink(ns, NULL);
+}
+
+/* A child that opens the namespace read-write (creating it transient when
+   asked) and keeps it until *release is closed; it then leaves without
+   closing it, as a process that dies would. */
+static pid_t hold_open(bool transient, int *release) {
+    int ready[2], go[2];
+    CU_ASSERT_FATAL(pipe2(ready, O_CLOEXEC) == 0 && pipe2(go, O_CLOEXEC) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(ready[0]), close(go[1]);
+        mmf_options o = MMF_OPTIONS_INIT;
+        o.name = ns;
+        o.transient = transient;
+        o.reuse = !transient;
+        mmf *h = NULL;
+        CHILD_REQUIRE(mmf_open(&o, &h) == MMF_OK);
+        CHILD_REQUIRE(mmf_set(h, "held", "yes", 3) == MMF_OK);
+        CHILD_REQUIRE(write(ready[1], "r", 1) == 1);
+        char c;
+        while (read(go[0], &c, 1) > 0) {
+        }
+        _exit(0);
+    }
+    close(ready[1]), close(go[0]);
+    char c;
+    CU_ASSERT_EQUAL(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    *release = go[1];
+    return pid;
+}
+
+static void test_stat_lists_attached_processes(void) {
+    fresh_ns();
+    int release;
+    pid_t holder = hold_open(false, &release);
+    struct result r = MMF("stat", ns, "--json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    char filter[160];
+    snprintf(filter, sizeof filter,
+             ".attached >= 1 and .attached == (.attached_pids | length) and "
+             "(.attached_pids | index(%d) != null)",
+             (int)holder);
+    char *v = jq(r.out, filter);
+    CU_ASSERT_STRING_EQUAL(v, "true");
+    free(v);
+    v = jq(r.out, "[.claim_takeovers, .grows, .index_rebuilds] | map(tostring) | join(\" \")");
+    CU_ASSERT_STRING_EQUAL(v, "0 0 0");
+    free(v);
+    done(r);
+    r = MMF("stat", ns);
+    char line[96];
+    snprintf(line, sizeof line, "attached       1 process read-write (pid %d)\n", (int)holder);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, line));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "writers        0 claim takeovers"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "growth         0 grows, 0 index rebuilds\n"));
+    done(r);
+    close(release);
+    CU_ASSERT_EQUAL(wait_child(holder), 0);
+    r = MMF("stat", ns, "--json"); /* read-only: the tool itself does not count */
+    v = jq(r.out, "(.attached | tostring) + \" \" + (.attached_pids | length | tostring)");
+    CU_ASSERT_STRING_EQUAL(v, "0 0");
+    free(v);
+    done(r);
+    mmf_unlink(ns, NULL);
+}
+
+static void test_create_transient(void) {
+    unique_name(ns, sizeof ns, "cli");
+    mmf_unlink(ns, NULL);
+    char spec[200], expect[128];
+    snprintf(expect, sizeof expect, "mmf: ls: %s\n", mmf_strerror(MMF_ENOENT));
+    snprintf(spec, sizeof spec, "name=%s transient=1", ns);
+    for (int form = 0; form < 2; form++) { /* the flag, then the spec key */
+        struct result r = form ? MMF("create", spec) : MMF("create", ns, "--transient");
+        CU_ASSERT_EQUAL(r.status, 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "created transient"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "again: no other process had it open"));
+        done(r);
+        r = MMF("ls", ns); /* gone when mmf create returned, as its help says */
+        CU_ASSERT_EQUAL(r.status, 3);
+        CU_ASSERT_STRING_EQUAL(r.err, expect);
+        done(r);
+        r = MMF("get", ns, "k");
+        CU_ASSERT_EQUAL(r.status, 3);
+        done(r);
+    }
+    /* held by a program, it is there for the read commands and lasts */
+    int release;
+    pid_t holder = hold_open(true, &release);
+    struct result r = MMF("get", ns, "held");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.out, "yes");
+    done(r);
+    r = MMF("create", ns, "--transient");
+    CU_ASSERT_EQUAL(r.status, 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "already exists"));
+    done(r);
+    r = MMF("ls", ns);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "held"));
+    done(r);
+    close(release);
+    CU_ASSERT_EQUAL(wait_child(holder), 0); /* it left without closing */
+    /* with nobody attached it counts as absent */
+    r = MMF("ls", ns);
+    CU_ASSERT_EQUAL(r.status, 3);
+    CU_ASSERT_STRING_EQUAL(r.err, expect);
+    done(r);
+    r = MMF("create", ns, "--transient"); /* the stale one is no obstacle */
+    CU_ASSERT_EQUAL(r.status, 0);
+    done(r);
+    mmf_unlink(ns, NULL);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     static const test_case tests[] = {
@@ -313,6 +567,11 @@ int main(void) {
         {"check, dump, rm", test_check_dump_rm},
         {"a file-backed namespace by spec", test_file_backed_spec},
         {"usage errors and exit statuses", test_usage_errors},
+        {"read commands write nothing to the namespace", test_read_commands_write_nothing},
+        {"another user reads with the read commands but cannot write",
+         test_another_user_reads_but_cannot_write},
+        {"stat shows the processes attached and their pids", test_stat_lists_attached_processes},
+        {"create --transient, and a transient namespace a program holds", test_create_transient},
         {NULL, NULL}};
     return run_suite("cli", tests);
 }

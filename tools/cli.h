@@ -27,8 +27,13 @@ int cli_fail(const char *cmd, int err);
 /* Reports a usage error for cmd on stderr and returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Opens an existing namespace: NS is a name or a spec ("name=X path=F"). */
-int cli_open(const char *ns_arg, mmf **out);
+/* How a command opens a namespace: read commands never write to the mapping
+   and need only read permission; the others need read and write. */
+enum cli_access { CLI_READ, CLI_WRITE };
+
+/* Opens an existing namespace for cmd: NS is a name or a spec ("name=X
+   path=F"). Returns 0, or the exit status after saying why on stderr. */
+int cli_open(const char *cmd, const char *ns_arg, enum cli_access access, mmf **out);
 
 /* An option of a command: a flag (value NULL) or one that takes a value. */
 typedef struct cli_opt {

@@ -19,12 +19,12 @@ int cli_usage(const char *cmd, const char *fmt, ...) {
     return EXIT_USAGE;
 }
 
-int cli_open(const char *ns_arg, mmf **out) {
+int cli_open(const char *cmd, const char *ns_arg, enum cli_access access, mmf **out) {
     char buf[4096];
     mmf_options o;
     if (strchr(ns_arg, '=')) {
         int rc = mmf_parse_spec(ns_arg, &o, buf, sizeof buf);
-        if (rc) return rc;
+        if (rc) return cli_fail(cmd, rc);
     } else {
         mmf_options d = MMF_OPTIONS_INIT;
         o = d;
@@ -32,7 +32,16 @@ int cli_open(const char *ns_arg, mmf **out) {
     }
     o.reuse = true; /* every command but create works on what exists */
     o.exclusive = false;
-    return mmf_open(&o, out);
+    o.readonly = access == CLI_READ;
+    int rc = mmf_open(&o, out);
+    if (rc == MMF_EPERM && access == CLI_WRITE) {
+        fprintf(stderr,
+                "mmf: %s: permission denied: this user may not open %s read-write "
+                "(get, ls, stat, dump and watch need only read permission)\n",
+                cmd, o.name);
+        return EXIT_ERROR;
+    }
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }
 
 int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, const char **pos,

@@ -34,7 +34,7 @@ static int cmd_get(int argc, char **argv) {
     if (rc) return rc;
     if (hex && json) return cli_usage("get", "--hex and --json do not go together");
     mmf *ns;
-    if ((rc = cli_open(pos[0], &ns))) return cli_fail("get", rc);
+    if ((rc = cli_open("get", pos[0], CLI_READ, &ns))) return rc;
     unsigned char *val = NULL;
     size_t len = 0;
     uint64_t ver = 0;
@@ -82,9 +82,9 @@ static int cmd_set(int argc, char **argv) {
         if (!input) return cli_fail("set", MMF_ENOSPC);
     }
     mmf *ns;
-    if ((rc = cli_open(pos[0], &ns))) {
+    if ((rc = cli_open("set", pos[0], CLI_WRITE, &ns))) {
         free(input);
-        return cli_fail("set", rc);
+        return rc;
     }
     rc = if_version ? mmf_cas(ns, pos[1], expected, val, len) : mmf_set(ns, pos[1], val, len);
     mmf_close(ns);
@@ -97,7 +97,7 @@ static int cmd_del(int argc, char **argv) {
     int n, rc = cli_parse("del", argc, argv, NULL, pos, 2, 2, &n);
     if (rc) return rc;
     mmf *ns;
-    if ((rc = cli_open(pos[0], &ns))) return cli_fail("del", rc);
+    if ((rc = cli_open("del", pos[0], CLI_WRITE, &ns))) return rc;
     rc = mmf_delete(ns, pos[1]);
     mmf_close(ns);
     return rc ? cli_fail("del", rc) : EXIT_OK;
@@ -112,7 +112,7 @@ static int cmd_add(int argc, char **argv) {
     long long delta = strtoll(pos[2], &end, 10);
     if (errno || end == pos[2] || *end) return cli_usage("add", "DELTA must be a whole number");
     mmf *ns;
-    if ((rc = cli_open(pos[0], &ns))) return cli_fail("add", rc);
+    if ((rc = cli_open("add", pos[0], CLI_WRITE, &ns))) return rc;
     int64_t result;
     rc = mmf_add_i64(ns, pos[1], (int64_t)delta, &result);
     mmf_close(ns);
@@ -163,7 +163,7 @@ static int cmd_ls(int argc, char **argv) {
     int n, rc = cli_parse("ls", argc, argv, opts, pos, 1, 1, &n);
     if (rc) return rc;
     mmf *ns;
-    if ((rc = cli_open(pos[0], &ns))) return cli_fail("ls", rc);
+    if ((rc = cli_open("ls", pos[0], CLI_READ, &ns))) return rc;
     struct rows rs = {0};
     rc = mmf_foreach(ns, collect, &rs);
     mmf_close(ns);
@@ -292,7 +292,7 @@ static int cmd_watch(int argc, char **argv) {
         if (*end || !(timeout > 0)) return cli_usage("watch", "--timeout takes seconds above 0");
     }
     mmf *ns;
-    if ((rc = cli_open(pos[0], &ns))) return cli_fail("watch", rc);
+    if ((rc = cli_open("watch", pos[0], CLI_READ, &ns))) return rc;
     pthread_mutex_t out = PTHREAD_MUTEX_INITIALIZER;
     long remaining = count_s ? (long)count : -1;
     struct watch w[64];
@@ -332,8 +332,9 @@ const cli_command cli_var_commands[] = {
      "name; --json as an array of {\"key\",\"length\",\"version\",\"preview\"}.",
      cmd_ls},
     {"watch", "NS KEY... [--count N] [--timeout S] [--json]",
-     "Sleeps until one of the KEYs changes (mmf_wait: no polling) and prints its new\n"
-     "version and value, one line each (tab-separated, or JSON lines), until interrupted,\n"
-     "N changes were printed, or S seconds passed without the N (exit status 1).",
+     "Waits until one of the KEYs changes (mmf_wait) and prints its new version and\n"
+     "value, one line each (tab-separated, or JSON lines), until interrupted, N changes\n"
+     "were printed, or S seconds passed without the N (exit status 1). It attaches\n"
+     "read-only, so writers do not wake it: it looks every few milliseconds.",
      cmd_watch},
     {NULL, NULL, NULL, NULL}};

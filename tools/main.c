@@ -19,6 +19,8 @@ static void usage(FILE *out) {
             fprintf(out, "  mmf %-6s %s\n", c->name, c->synopsis);
     fputs("\nNS is a namespace name (POSIX shared memory, /dev/shm/NAME) or a spec such as\n"
           "\"name=X path=/some/file\". 'mmf COMMAND --help' tells more.\n\n"
+          "get, ls, stat, dump and watch attach read-only: they never write to the\n"
+          "namespace and need only read permission. The other commands need read and write.\n\n"
           "Exit status: 0 success, 1 variable not found, 2 usage error, 3 other errors\n"
           "(the reason is one line on stderr).\n",
           out);
