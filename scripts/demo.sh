@@ -6,12 +6,16 @@
 #     (mmf-bench --quick), which prints its table and targets and leaves
 #     JSON, Markdown and plots in mmf-bench-results/,
 #  3. mmf's get against the in-process floor (mmf-bench-micro).
-# Under a minute in all. It also builds the Python module (build/release/python).
+# Under a minute in all, once built. It also installs the library, the mmf
+# tool and the Python module under /usr/local, so that `mmf` and
+# `python3 -c "import mmf"` work from then on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DMMF_BUILD_TESTS=OFF >/dev/null
-cmake --build build/release -j"$(nproc)" --target mmf-demo mmf-bench mmf-bench-micro mmf-python >/dev/null
+cmake --build build/release -j"$(nproc)" >/dev/null
+cmake --install build/release >/dev/null
+bash scripts/python_path.sh build/release
 build/release/bench/mmf-demo
 echo
 build/release/bench/mmf-bench --quick --out mmf-bench-results
