@@ -82,7 +82,10 @@ int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
     for (uint64_t round = 0;; round++) {
         if (mmfi_claim(s, token, &seen)) return MMF_OK;
         if (round >= SPINS_BEFORE_LIVENESS && round % 64 == 0 && !mmf__alive(ns, seen)) {
-            if (seen & MMF_OWNER_STRUCT)
+            /* a dead structural writer's claim is recovery's, unless we hold
+               the mutex ourselves (a structural claimer does): recovery ran
+               when we took it, so what is left is damage, ours to clear */
+            if ((seen & MMF_OWNER_STRUCT) && !(token & MMF_OWNER_STRUCT))
                 mmf__recover_try(ns);
             else if (mmf__take_over(ns, s, seen, token))
                 return MMF_OK;
@@ -90,6 +93,12 @@ int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
         if (mmf__deadline_passed(d)) return MMF_ETIMEDOUT;
         mmf__backoff(round);
     }
+}
+
+static int stall_busy(struct mmf_read_ctx *c, struct mmf_slot *s) {
+    c->busy = s;
+    c->err = MMF_OK;
+    return MMFI_ESTALL;
 }
 
 int mmf__read_stall(void *vctx, struct mmf_slot *s, uint64_t spins) {
@@ -108,6 +117,9 @@ int mmf__read_stall(void *vctx, struct mmf_slot *s, uint64_t spins) {
             else if (!(owner & MMF_OWNER_STRUCT)) return MMFI_STALL_READ_THROUGH;
             /* a read-only reader cannot repair a dead structural change: it
                waits for a read-write process to (any write or lock does) */
+            else if (c->waiting) return stall_busy(c, s);
+        } else if (owner && c->waiting) {
+            return stall_busy(c, s); /* a live writer: the waiter sleeps until it ends */
         }
     }
     double waited = (double)(mmf__now_ns() - c->started_ns) / 1e9;

@@ -45,10 +45,10 @@ struct mmf {
     struct mmfi_table t;  /* filled once from geo */
     struct mmf_reg *regs;
     bool autolock, debug, readonly, transient, wipes;
-    bool registered; /* this handle has registered, maybe in a parent process */
+    bool registered;     /* this handle has registered, maybe in a parent process */
+    mmf_a32 lock_levels; /* levels of mmf_lock taken through this handle */
     double timeout, spin;
     struct mmf_self *self;
-    mmf_proc_id proc; /* the opener's PID namespace, for mmf__proc_gone */
     int fd;           /* the namespace file, not the mapped description: its locks */
     uint64_t dev, ino;
     char *path;
@@ -84,10 +84,9 @@ bool mmf__alive(mmf *ns, uint64_t owner);
 bool mmf__holds_lock(mmf *ns);
 /* The processes attached now (their registrations, one per process). */
 int mmf__registrations(mmf *ns, mmf_proc_id out[MMF_REGS], size_t *count);
-/* Whether any live process is registered, seen through fd (a description
-   that holds no registration of its own). */
-bool mmf__anyone_registered(int fd, const struct mmf_reg *regs, uint32_t used,
-                            const mmf_proc_id *me);
+/* Whether any live process is attached (registered, or holding the shared
+   read-only byte), seen through fd: a description that holds neither. */
+bool mmf__anyone_attached(int fd, const struct mmf_reg *regs, uint32_t used);
 /* Whether this process registered for the handle. A forked child that has
    not shares its parent's open file description: every lock it took or
    dropped through ns->fd would be its parent's. */
@@ -95,8 +94,9 @@ bool mmf__registered_here(mmf *ns);
 /* Drops this process's registration (mmf__registered_here). */
 void mmf__unregister(mmf *ns);
 /* The lock that orders opening and closing a transient namespace (a few
-   system calls long), waited for up to timeout seconds (0 = forever). */
-int mmf__lifecycle_lock(int fd, double timeout);
+   system calls long; read-only openers share it), waited for up to timeout
+   seconds (0 = forever). */
+int mmf__lifecycle_lock(int fd, bool exclusive, double timeout);
 void mmf__lifecycle_unlock(int fd);
 
 /* lock.c: the namespace mutex (recursive, robust, process-shared) */
@@ -110,15 +110,19 @@ void mmf__recover_try(mmf *ns);
 /* claim.c: waiting for a slot's claim (up to the handle's timeout), taking
    over a dead writer's; token from mmf__me */
 int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token);
-/* A reader's answer to a slot stuck odd (index.h, mmfi_stall). */
+/* A reader's answer to a slot stuck odd (index.h, mmfi_stall). A waiter
+   (mmf_wait) sets `waiting`: once the slot's writer is known alive it gives
+   up at once, with the slot in `busy`, and sleeps instead of stalling. */
 struct mmf_read_ctx {
     mmf *ns;
     uint64_t started_ns;
     int err;
+    bool waiting;
+    struct mmf_slot *busy;
 };
 int mmf__read_stall(void *ctx, struct mmf_slot *s, uint64_t spins);
 #define MMF_READ_STALL(name, handle)                                                               \
-    struct mmf_read_ctx name##_ctx = {(handle), 0, 0};                                             \
+    struct mmf_read_ctx name##_ctx = {(handle), 0, 0, false, NULL};                                \
     mmfi_stall name = {mmf__read_stall, &name##_ctx}
 /* Ends the odd gen of a slot whose writer died (claim held by the caller). */
 void mmf__finish_dead_write(struct mmf_slot *s);

@@ -197,9 +197,11 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     ns->dev = st->st_dev;
     ns->ino = st->st_ino;
     ns->path = p;
-    mmf__proc_self(&ns->proc);
     uint64_t token;
-    int rc = opt->readonly ? MMF_OK : mmf__me(ns, &token);
+    /* read-only: one shared lock on a byte of all readers' (they cannot
+       register, which writes), so that a transient namespace stays */
+    int rc = opt->readonly ? mmf__ofd_trylock(own, MMF_READERS_LOCK, false) : mmf__me(ns, &token);
+    if (rc == 1) rc = MMF_ESYS; /* only a writer could conflict, and none takes it */
     if (rc) {
         close(own);
         free_handle(ns);
@@ -223,10 +225,8 @@ static int check_stale(const unsigned char *base, uint32_t flags, int fd, const 
                        bool rw) {
     const struct mmf_header *h = (const struct mmf_header *)base;
     if (!(flags & MMF_FLAG_TRANSIENT)) return MMF_OK;
-    mmf_proc_id me;
-    mmf__proc_self(&me);
     const struct mmf_reg *regs = (const struct mmf_reg *)(base + MMF_REGS_OFF);
-    if (mmf__anyone_registered(fd, regs, load32_acquire(&h->regs_used), &me)) return MMF_OK;
+    if (mmf__anyone_attached(fd, regs, load32_acquire(&h->regs_used))) return MMF_OK;
     if (!rw) return MMF_ENOENT;
     unlink(path); /* the lifecycle lock is held and path names this file */
     return ATTACH_AGAIN;
@@ -249,8 +249,8 @@ static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
     else if (st.st_size < (off_t)MMF_INDEX_OFF) rc = MMF_ECORRUPT;
     if (rc) goto fail;
     /* opening and closing a transient namespace are ordered by this lock */
-    if (rw && (rc = mmf__lifecycle_lock(fd, opt->timeout))) goto fail;
-    locked = rw;
+    if ((rc = mmf__lifecycle_lock(fd, rw, opt->timeout))) goto fail;
+    locked = true;
     if (!same_file(path, &st)) {
         rc = ATTACH_AGAIN; /* removed, or replaced, since we opened it */
         goto fail;
@@ -285,7 +285,7 @@ static bool removed_stale(const char *path, int flags, double timeout) {
     struct stat st;
     bool removed = false;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & S_IWOTH) &&
-        st.st_size >= (off_t)MMF_INDEX_OFF && !mmf__lifecycle_lock(fd, timeout)) {
+        st.st_size >= (off_t)MMF_INDEX_OFF && !mmf__lifecycle_lock(fd, true, timeout)) {
         void *base = mmap(NULL, MMF_INDEX_OFF, PROT_READ, MAP_SHARED, fd, 0);
         const struct mmf_header *h = base;
         if (!same_file(path, &st))
@@ -425,11 +425,10 @@ int mmf_open(const mmf_options *opt, mmf **out) {
 /* The last process to close a transient namespace removes it. */
 static void remove_if_last(mmf *ns) {
     if (!mmf__registered_here(ns)) return;
-    if (mmf__lifecycle_lock(ns->fd, ns->timeout)) return; /* the next opener will */
+    if (mmf__lifecycle_lock(ns->fd, true, ns->timeout)) return; /* the next opener will */
     mmf__unregister(ns);
     struct stat st = {.st_dev = (dev_t)ns->dev, .st_ino = (ino_t)ns->ino};
-    if (!mmf__anyone_registered(ns->fd, ns->regs, load32_acquire(&ns->hdr->regs_used),
-                                &ns->proc) &&
+    if (!mmf__anyone_attached(ns->fd, ns->regs, load32_acquire(&ns->hdr->regs_used)) &&
         same_file(ns->path, &st)) {
         unlink(ns->path);
         MMF_DEBUG(ns, "removed %s: the last process attached closed it", ns->path);
@@ -440,7 +439,9 @@ static void remove_if_last(mmf *ns) {
 int mmf_close(mmf *ns) {
     if (!ns) return MMF_EINVAL;
     if (!ns->readonly)
-        while (mmf__holds_lock(ns)) mmf_unlock(ns);
+        /* the levels taken through this handle, not a lock the thread took
+           through another handle of the namespace */
+        while (load32_relaxed(&ns->lock_levels) && mmf__holds_lock(ns)) mmf_unlock(ns);
     if (ns->transient && !ns->readonly) remove_if_last(ns);
     munmap(ns->base, ns->size);
     close(ns->fd); /* drops this process's registration, if it had one */

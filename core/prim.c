@@ -1,5 +1,6 @@
 #include "prim.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -101,10 +102,10 @@ int mmf__ofd_held(int fd, uint64_t byte) {
     return fl.l_type != F_UNLCK;
 }
 
-/* Fields 1 (pid) and 22 (start time, clock ticks since boot) of
+/* Fields 1 (pid), 3 (state) and 22 (start time, clock ticks since boot) of
    /proc/PID/stat; field 2, the command, may hold spaces and parentheses, so
    the fields after it are counted from its last ')'. */
-static bool proc_stat(const char *path, uint64_t *pid, uint64_t *start) {
+static bool proc_stat(const char *path, uint64_t *pid, char *state, uint64_t *start) {
     char buf[1024];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
@@ -113,8 +114,9 @@ static bool proc_stat(const char *path, uint64_t *pid, uint64_t *start) {
     if (n <= 0) return false;
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
-    if (!p) return false;
+    if (!p || p[1] != ' ') return false;
     *pid = strtoull(buf, NULL, 10);
+    *state = p[2];
     p++;
     for (int field = 3; field <= 22; field++) { /* p is at the space before field */
         if (*p != ' ') return false;
@@ -138,12 +140,25 @@ static uint32_t pid_namespace(void) {
 
 void mmf__proc_self(mmf_proc_id *me) {
     uint64_t pid = 0, start = 0;
+    char state;
     me->pid = (uint32_t)getpid();
     me->pidns = pid_namespace();
     /* a /proc of another PID namespace than ours would name other processes */
-    bool ours = proc_stat("/proc/self/stat", &pid, &start) && pid == me->pid;
+    bool ours = proc_stat("/proc/self/stat", &pid, &state, &start) && pid == me->pid;
     me->start = ours ? (uint32_t)start : 0;
     if (!ours) me->pidns = 0;
+}
+
+/* Whether only one task of pid is left (its threads have all exited). */
+static bool single_task(uint32_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%u/task", pid);
+    DIR *d = opendir(path);
+    if (!d) return false;
+    int tasks = 0;
+    for (struct dirent *e; (e = readdir(d));) tasks += e->d_name[0] != '.';
+    closedir(d);
+    return tasks == 1;
 }
 
 int mmf__proc_gone(const mmf_proc_id *who, const mmf_proc_id *me) {
@@ -151,11 +166,14 @@ int mmf__proc_gone(const mmf_proc_id *who, const mmf_proc_id *me) {
     /* our PID namespace is its: a pid that is free here is free */
     if (kill((pid_t)who->pid, 0) == -1 && errno == ESRCH) return 1;
     if (!who->start || !me->start) return 0;
-    char path[64];
+    char path[64], state;
     uint64_t pid, start;
     snprintf(path, sizeof path, "/proc/%u/stat", who->pid);
-    if (!proc_stat(path, &pid, &start) || pid != who->pid) return 0;
-    return (uint32_t)start != who->start; /* the pid was reused */
+    if (!proc_stat(path, &pid, &state, &start) || pid != who->pid) return 0;
+    if ((uint32_t)start != who->start) return 1; /* the pid was reused */
+    /* a zombie; but a leader that called pthread_exit shows Z as well while
+       its other threads run, so it is dead only with no other task left */
+    return (state == 'Z' || state == 'X') && single_task(who->pid);
 }
 
 void mmf__backoff(uint64_t round) {
@@ -164,7 +182,10 @@ void mmf__backoff(uint64_t round) {
     } else if (round < 4096) {
         sched_yield();
     } else {
-        struct timespec ts = {0, 50000}; /* 50 us: the owner is descheduled */
+        /* the other side is descheduled or stopped: sleep, longer and longer
+           (50 us to 1.6 ms), so that a long wait costs no CPU */
+        uint64_t steps = (round - 4096) / 256;
+        struct timespec ts = {0, 50000L << (steps < 5 ? steps : 5)};
         nanosleep(&ts, NULL);
     }
 }

@@ -46,11 +46,12 @@ typedef struct mmf_proc_id {
 } mmf_proc_id;
 void mmf__proc_self(mmf_proc_id *me);
 /* 1 only if the process who names is certainly gone: it lived in our PID
-   namespace and its pid is free now or belongs to a process started at
-   another time. 0 when alive or when it cannot be told. */
+   namespace (me, read now) and its pid is free, belongs to a process started
+   at another time, or is a zombie. 0 when alive or when it cannot be told. */
 int mmf__proc_gone(const mmf_proc_id *who, const mmf_proc_id *me);
 
-/* Backs off politely: pause, then yield the CPU. */
+/* Backs off politely: pause, then yield the CPU, then sleep longer and
+   longer. */
 void mmf__backoff(uint64_t round);
 
 uint64_t mmf__now_ns(void);

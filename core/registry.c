@@ -153,8 +153,13 @@ bool mmf__alive(mmf *ns, uint64_t owner) {
     if (held < 0) return true;
     mmf_proc_id who = {load32_relaxed(&r->pid), load32_relaxed(&r->start),
                        load32_relaxed(&r->pidns)};
-    if (load32_acquire(&r->incarnation) != TOKEN_INC(owner)) return false;
-    return !mmf__proc_gone(&who, &ns->proc);
+    fence_acquire(); /* the fields above are read before the incarnation below */
+    if (load32_relaxed(&r->incarnation) != TOKEN_INC(owner)) return false;
+    /* who we are now: a PID namespace entered since the handle was opened
+       changes what a pid means */
+    mmf_proc_id me;
+    mmf__proc_self(&me);
+    return !mmf__proc_gone(&who, &me);
 }
 
 bool mmf__holds_lock(mmf *ns) {
@@ -182,6 +187,8 @@ int mmf__registrations(mmf *ns, mmf_proc_id out[MMF_REGS], size_t *count) {
     }
     uint32_t used = load32_acquire(&ns->hdr->regs_used);
     size_t n = 0;
+    mmf_proc_id me;
+    mmf__proc_self(&me);
     for (uint32_t i = 0; i < used && i < MMF_REGS; i++) {
         struct mmf_reg *r = &ns->regs[i];
         uint32_t inc = load32_acquire(&r->incarnation);
@@ -194,8 +201,9 @@ int mmf__registrations(mmf *ns, mmf_proc_id out[MMF_REGS], size_t *count) {
         if (!live) continue;
         mmf_proc_id who = {load32_relaxed(&r->pid), load32_relaxed(&r->start),
                            load32_relaxed(&r->pidns)};
-        if (load32_acquire(&r->incarnation) != inc) continue; /* changed hands meanwhile */
-        if (who.pid && mmf__proc_gone(&who, &ns->proc)) continue; /* an inherited lock */
+        fence_acquire(); /* the fields above are read before the incarnation below */
+        if (load32_relaxed(&r->incarnation) != inc) continue; /* changed hands meanwhile */
+        if (who.pid && mmf__proc_gone(&who, &me)) continue; /* an inherited lock */
         size_t j = 0;
         while (j < n && !(out[j].pid == who.pid && out[j].pidns == who.pidns &&
                           out[j].start == who.start))
@@ -221,8 +229,11 @@ int mmf_attached(mmf *ns, int32_t *pids, size_t cap, size_t *count) {
     return rc;
 }
 
-bool mmf__anyone_registered(int fd, const struct mmf_reg *regs, uint32_t used,
-                            const mmf_proc_id *me) {
+bool mmf__anyone_attached(int fd, const struct mmf_reg *regs, uint32_t used) {
+    /* read-only handles share one byte: any of them keeps the namespace */
+    if (mmf__ofd_held(fd, MMF_READERS_LOCK) != 0) return true;
+    mmf_proc_id me;
+    mmf__proc_self(&me);
     for (uint32_t i = 0; i < used && i < MMF_REGS; i++) {
         int held = mmf__ofd_held(fd, MMF_REG_LOCK_BASE + i);
         if (held < 0) return true; /* cannot tell: someone may be */
@@ -230,7 +241,7 @@ bool mmf__anyone_registered(int fd, const struct mmf_reg *regs, uint32_t used,
         const struct mmf_reg *r = &regs[i];
         mmf_proc_id who = {load32_relaxed(&r->pid), load32_relaxed(&r->start),
                            load32_relaxed(&r->pidns)};
-        if (!mmf__proc_gone(&who, me)) return true;
+        if (!mmf__proc_gone(&who, &me)) return true;
     }
     return false;
 }
@@ -247,11 +258,11 @@ void mmf__unregister(mmf *ns) {
     store_release(&ns->self->token, 0);
 }
 
-int mmf__lifecycle_lock(int fd, double timeout) {
+int mmf__lifecycle_lock(int fd, bool exclusive, double timeout) {
     mmf_deadline d;
     mmf__deadline_in(&d, timeout);
     for (uint64_t round = 0;; round++) {
-        int rc = mmf__ofd_trylock(fd, MMF_LIFECYCLE_LOCK, true);
+        int rc = mmf__ofd_trylock(fd, MMF_LIFECYCLE_LOCK, exclusive);
         if (rc != 1) return rc;
         if (mmf__deadline_passed(&d)) return MMF_ETIMEDOUT;
         mmf__backoff(round + 64); /* held for a few system calls at a time */

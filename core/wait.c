@@ -23,6 +23,9 @@
  * writer wakes it: it polls, with sleeps that grow to READONLY_POLL_MAX. A
  * read through a dead writer's slot reports the version repair will give
  * (gen + 1) while gen stays odd: the wait then sleeps on the odd gen itself.
+ * A lookup that meets a live writer mid-write (or one stopped there) does not
+ * stall as a get would: it sleeps on that odd gen, which the writer's end
+ * changes, so the wait's own timeout holds and no CPU is spent.
  */
 #include "internal.h"
 
@@ -51,13 +54,14 @@ int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
     struct mmf_header *hd = ns->hdr;
     for (;;) {
         MMF_READ_STALL(st, ns);
+        st_ctx.waiting = true;
         mmfi_hit hit;
         /* seen before the lookup: an insert after it changes it */
         uint32_t seq = load32_seq_cst(&hd->struct_seq);
         int rc = mmfi_get(&ns->t, &k, NULL, 0, &hit, &st);
-        if (rc == MMFI_ESTALL) return st_ctx.err;
-        if (rc < 0) return MMF_ECORRUPT;
-        if ((rc == MMFI_MISSING ? 0 : hit.version) != version) return MMF_OK;
+        if (rc == MMFI_ESTALL && !st_ctx.busy) return st_ctx.err;
+        if (rc < 0 && rc != MMFI_ESTALL) return MMF_ECORRUPT;
+        if (rc != MMFI_ESTALL && (rc == MMFI_MISSING ? 0 : hit.version) != version) return MMF_OK;
         if (mmf__deadline_passed(&d)) return MMF_ETIMEDOUT;
         if (spinning && !mmf__deadline_passed(&spin)) {
             cpu_relax();
@@ -66,7 +70,16 @@ int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
         spinning = false;
         mmf_a32 *word, *flag;
         uint32_t seen;
-        if (rc == MMFI_MISSING) {
+        if (rc == MMFI_ESTALL) { /* a live writer is mid-write: sleep until it ends */
+            struct mmf_slot *s = st_ctx.busy;
+            uint64_t g = load_seq_cst(&s->gen);
+            /* the version before this write is g - 1 (in place; a structural
+               write may start higher, and then this only wakes early) */
+            if ((g & 1) && g - 1 != version) return MMF_OK;
+            word = (mmf_a32 *)&s->gen;
+            flag = &s->waiters;
+            seen = (uint32_t)g;
+        } else if (rc == MMFI_MISSING) {
             word = &hd->struct_seq;
             flag = &hd->struct_waiters;
             seen = seq;

@@ -196,6 +196,13 @@ static void stopping_writer(struct stop_ctl *ctl, int other_pidns) {
 }
 
 static int stopped_writer_round(int other_pidns, int command) {
+    char buf[64];
+    size_t len;
+    uint64_t before = 0;
+    mmf *ns = open_ns(name, false, 0.5), *ro = open_ns(name, true, 0.5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ro);
+    CU_ASSERT_EQUAL(mmf_get_v(ns, "s", buf, sizeof buf, &len, &before), MMF_OK);
     struct stop_ctl *ctl = mmap(NULL, sizeof *ctl, PROT_READ | PROT_WRITE,
                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     memset(ctl, 0, sizeof *ctl);
@@ -206,19 +213,39 @@ static int stopped_writer_round(int other_pidns, int command) {
     if (atomic_load(&ctl->skipped)) {
         wait_child(pid);
         munmap(ctl, sizeof *ctl);
+        mmf_close(ns);
+        mmf_close(ro);
         return -1;
     }
     CU_ASSERT_FATAL(atomic_load(&ctl->stopped));
     /* alive, so never taken over: writers and readers wait, then time out */
-    mmf *ns = open_ns(name, false, 0.5), *ro = open_ns(name, true, 0.5);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(ro);
-    char buf[64];
-    size_t len;
     memset(buf, 'x', 40);
     CU_ASSERT_EQUAL(mmf_set(ns, "s", buf, 40), MMF_ETIMEDOUT);
     CU_ASSERT_EQUAL(mmf_get(ns, "s", buf, sizeof buf, &len), MMF_ETIMEDOUT);
     CU_ASSERT_EQUAL(mmf_get(ro, "s", buf, sizeof buf, &len), MMF_ETIMEDOUT);
+    /* a wait keeps its own timeout beside it, asleep */
+    mmf *slow = open_ns(name, false, 30), *slow_ro = open_ns(name, true, 30);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(slow);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(slow_ro);
+    double t0 = now_s(), c0 = cpu_s();
+    CU_ASSERT_EQUAL(mmf_wait(slow, "s", before, 0.3), MMF_ETIMEDOUT);
+    CU_ASSERT_EQUAL(mmf_wait(slow_ro, "s", before, 0.3), MMF_ETIMEDOUT);
+    CU_ASSERT_EQUAL(mmf_wait(slow, "s", before - 2, 0.3), MMF_OK); /* differs already */
+    CU_ASSERT(now_s() - t0 < 10); /* not the handles' 30 s */
+    CU_ASSERT(cpu_s() - c0 < 0.2);
+    mmf_close(slow);
+    mmf_close(slow_ro);
+    /* nor does a process that entered another PID namespace with an
+       inherited handle take it for dead */
+    pid_t c1 = fork();
+    if (c1 == 0) {
+        if (unshare(CLONE_NEWPID) != 0) _exit(77);
+        pid_t c2 = fork();
+        if (c2 == 0) _exit(mmf_set(ns, "s", buf, 40) == MMF_ETIMEDOUT ? 0 : 1);
+        _exit(wait_child(c2));
+    }
+    int c1_status = wait_child(c1);
+    CU_ASSERT(c1_status == 0 || (c1_status == 77 && geteuid() != 0));
     CU_ASSERT_EQUAL(takeovers(name), 0);
     atomic_store(&ctl->command, command);
     CU_ASSERT_EQUAL(wait_child(pid), 0);
@@ -360,30 +387,33 @@ void test_forked_child_keeps_no_parent_alive(void) {
     size_t len, count;
     memset(buf, 'o', 40);
     CU_ASSERT_EQUAL_FATAL(mmf_set(ns, "f", buf, 40), MMF_OK);
-    for (int child_writes = 0; child_writes < 2; child_writes++) {
+    /* K writes (registers anew) or not; P is left a zombie or reaped */
+    static const struct {
+        int child_writes, reap;
+    } cases[] = {{0, 0}, {0, 1}, {1, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         pid_t k;
-        pid_t p = parent_dies_with_child(child_writes, &k);
+        pid_t p = parent_dies_with_child(cases[i].child_writes, &k);
         siginfo_t si;
         CU_ASSERT_EQUAL(waitid(P_PID, (id_t)p, &si, WEXITED | WNOWAIT), 0);
-        if (child_writes) {
-            /* K registered anew and dropped P's description: P, a zombie,
-               holds nothing; K and we are attached */
+        if (cases[i].reap) CU_ASSERT_EQUAL(wait_child(p), 100 + SIGKILL);
+        if (cases[i].child_writes) {
+            /* K registered anew and dropped P's description: P holds nothing;
+               K and we are attached */
             CU_ASSERT_EQUAL(mmf_attached(ns, NULL, 0, &count), MMF_OK);
             CU_ASSERT_EQUAL(count, 2);
-        } else {
-            /* K still holds P's description: P is judged by its pid, which
-               is free once reaped */
-            CU_ASSERT_EQUAL(wait_child(p), 100 + SIGKILL);
         }
+        /* else K still holds P's description, and P is judged by its pid:
+           a zombie, or free once reaped */
         memset(buf, 'x', 40);
         CU_ASSERT_EQUAL(mmf_set(ns, "f", buf, 40), MMF_OK);
         CU_ASSERT_EQUAL(mmf_get(ns, "f", buf, sizeof buf, &len), MMF_OK);
         CU_ASSERT(len == 40 && buf[0] == 'x');
         kill(k, SIGKILL);
-        if (child_writes) CU_ASSERT_EQUAL(wait_child(p), 100 + SIGKILL);
-        for (int i = 0; i < 1000 && proc_state(k) != 0 && proc_state(k) != 'Z'; i++) usleep(1000);
+        if (!cases[i].reap) CU_ASSERT_EQUAL(wait_child(p), 100 + SIGKILL);
+        for (int j = 0; j < 1000 && proc_state(k) != 0 && proc_state(k) != 'Z'; j++) usleep(1000);
     }
-    CU_ASSERT_EQUAL(takeovers(name), 2);
+    CU_ASSERT_EQUAL(takeovers(name), 3);
     CU_ASSERT_EQUAL(mmf_check(ns, NULL), MMF_OK);
     mmf_close(ns);
     mmf_unlink(name, NULL);

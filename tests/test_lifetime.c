@@ -192,9 +192,44 @@ static void test_lock_held_through_another_handle(void) {
     CU_ASSERT_EQUAL(mmf_unlock(b), MMF_OK);
     CU_ASSERT_EQUAL(mmf_unlock(a), MMF_ENOLOCK);
     CU_ASSERT_EQUAL(mmf_set(b, "k", "w", 1), MMF_ENOLOCK);
+    /* closing a handle releases only what was locked through it */
+    CU_ASSERT_EQUAL(mmf_lock(a, 1), MMF_OK);
     mmf_close(b);
+    pid_t pid = fork();
+    if (pid == 0) {
+        mmf *other = open_ns(name, false, 0.3);
+        CHILD_REQUIRE(other && mmf_set(other, "k", "x", 1) == MMF_ETIMEDOUT);
+        _exit(0);
+    }
+    CU_ASSERT_EQUAL(wait_child(pid), 0);
+    CU_ASSERT_EQUAL(mmf_unlock(a), MMF_OK);
     mmf_close(a);
     mmf_unlink(name, NULL);
+}
+
+static void test_readers_keep_a_transient_namespace(void) {
+    unique_name(name, sizeof name, "transient.ro");
+    int rc;
+    mmf *a = open_with(true, false, false, &rc);
+    CU_ASSERT_EQUAL_FATAL(rc, MMF_OK);
+    CU_ASSERT_EQUAL(mmf_set(a, "k", "v1", 2), MMF_OK);
+    mmf *ro = open_ns(name, true, 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ro);
+    mmf_close(a); /* the reader still uses it */
+    CU_ASSERT(exists_on_disk());
+    a = open_ns(name, false, 5); /* so it is there for the next writer, variables and all */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_EQUAL(mmf_set(a, "k", "v2", 2), MMF_OK);
+    char buf[8];
+    size_t len;
+    CU_ASSERT_EQUAL(mmf_get(ro, "k", buf, sizeof buf, &len), MMF_OK);
+    CU_ASSERT(len == 2 && memcmp(buf, "v2", 2) == 0); /* one namespace, not two */
+    mmf_close(a);
+    CU_ASSERT(exists_on_disk());
+    mmf_close(ro); /* a reader cannot remove it; it is stale now */
+    a = open_with(false, true, false, &rc);
+    CU_ASSERT_EQUAL(rc, MMF_ENOENT);
+    CU_ASSERT(!exists_on_disk());
 }
 
 int main(void) {
@@ -205,8 +240,9 @@ int main(void) {
          test_transient_goes_with_the_last_closer},
         {"a transient namespace whose processes all died is absent",
          test_transient_with_its_processes_dead_is_absent},
-        {"the lock taken through one handle is held through another",
+        {"the lock taken through one handle is held through another, and stays when it closes",
          test_lock_held_through_another_handle},
+        {"read-only handles keep a transient namespace", test_readers_keep_a_transient_namespace},
         {NULL, NULL}};
     return run_suite("lifetime", tests);
 }
