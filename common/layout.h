@@ -89,8 +89,7 @@
 #define MMF_REGS 1024u
 #define MMF_REGS_OFF MMF_HEADER_SIZE
 #define MMF_REG_LOCK_BASE (1ull << 62)            /* byte of registration i: base + i */
-#define MMF_LIFECYCLE_LOCK (MMF_REG_LOCK_BASE - 1) /* open / close of a transient one */
-#define MMF_READERS_LOCK (MMF_REG_LOCK_BASE - 2)   /* shared by read-only handles */
+#define MMF_READERS_LOCK (MMF_REG_LOCK_BASE - 1) /* shared by read-only handles */
 struct mmf_reg {
     mmf_a32 incarnation;
     mmf_a32 pid;   /* as the registrant saw it, for mmf stat */

@@ -22,6 +22,7 @@ struct mmf_self {
     mmf_a64 token;  /* 0 = not registered in this process */
     mmf_a32 busy;   /* a thread is registering */
     mmf_a32 pid;    /* the registrant, where the page is not wiped on fork */
+    mmf_a32 reader; /* read-only: the pid that took the readers' byte */
     mmf_proc_id id; /* the registrant; written before token (release) */
 };
 
@@ -45,8 +46,7 @@ struct mmf {
     struct mmfi_table t;  /* filled once from geo */
     struct mmf_reg *regs;
     bool autolock, debug, readonly, transient, wipes;
-    bool registered;     /* this handle has registered, maybe in a parent process */
-    mmf_a32 lock_levels; /* levels of mmf_lock taken through this handle */
+    bool registered; /* this handle has registered, maybe in a parent process */
     double timeout, spin;
     struct mmf_self *self;
     int fd;           /* the namespace file, not the mapped description: its locks */
@@ -93,9 +93,9 @@ bool mmf__anyone_attached(int fd, const struct mmf_reg *regs, uint32_t used);
 bool mmf__registered_here(mmf *ns);
 /* Drops this process's registration (mmf__registered_here). */
 void mmf__unregister(mmf *ns);
-/* The lock that orders opening and closing a transient namespace (a few
-   system calls long; read-only openers share it), waited for up to timeout
-   seconds (0 = forever). */
+/* The lock that orders opening and closing a transient namespace (a flock,
+   a few system calls long; read-only openers share it), waited for up to
+   timeout seconds (0 = forever). */
 int mmf__lifecycle_lock(int fd, bool exclusive, double timeout);
 void mmf__lifecycle_unlock(int fd);
 

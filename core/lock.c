@@ -138,7 +138,6 @@ int mmf_lock(mmf *ns, double timeout) {
     struct mmf_header *h = ns->hdr;
     if (mmf__holds_lock(ns)) {
         h->lock_depth++;
-        fetch_add32_relaxed(&ns->lock_levels, 1); /* the holder's own count */
         return MMF_OK;
     }
     store_relaxed(&h->lock_thread, (uint64_t)pthread_self()); /* published by the next store */
@@ -151,8 +150,6 @@ int mmf_lock(mmf *ns, double timeout) {
         store_relaxed(&h->lock_thread, 0);
         h->lock_depth = 0;
         mmf__mutex_unlock(ns);
-    } else {
-        fetch_add32_relaxed(&ns->lock_levels, 1);
     }
     return rc;
 }
@@ -161,8 +158,6 @@ int mmf_unlock(mmf *ns) {
     if (!ns) return MMF_EINVAL;
     if (!mmf__holds_lock(ns)) return MMF_ENOLOCK;
     struct mmf_header *h = ns->hdr;
-    uint32_t levels = load32_relaxed(&ns->lock_levels);
-    if (levels) store32_relaxed(&ns->lock_levels, levels - 1); /* only the holder changes it */
     if (--h->lock_depth == 0) {
         store_relaxed(&h->lock_thread, 0);
         /* release: the holder's writes are visible to in-place writers that

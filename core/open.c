@@ -202,6 +202,7 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
        register, which writes), so that a transient namespace stays */
     int rc = opt->readonly ? mmf__ofd_trylock(own, MMF_READERS_LOCK, false) : mmf__me(ns, &token);
     if (rc == 1) rc = MMF_ESYS; /* only a writer could conflict, and none takes it */
+    if (opt->readonly) store32_relaxed(&ns->self->reader, (uint32_t)getpid());
     if (rc) {
         close(own);
         free_handle(ns);
@@ -248,13 +249,6 @@ static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
     else if (st.st_uid != geteuid() && (st.st_mode & S_IWOTH)) rc = MMF_EPERM;
     else if (st.st_size < (off_t)MMF_INDEX_OFF) rc = MMF_ECORRUPT;
     if (rc) goto fail;
-    /* opening and closing a transient namespace are ordered by this lock */
-    if ((rc = mmf__lifecycle_lock(fd, rw, opt->timeout))) goto fail;
-    locked = true;
-    if (!same_file(path, &st)) {
-        rc = ATTACH_AGAIN; /* removed, or replaced, since we opened it */
-        goto fail;
-    }
     size = (uint64_t)st.st_size;
     base = mmap(NULL, size, PROT_READ | (rw ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) {
@@ -264,6 +258,10 @@ static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
     struct header_copy c;
     copy_header(base, &c);
     rc = validate(base, size, &c);
+    /* opening and closing a transient namespace are ordered by this lock */
+    if (!rc && (c.flags & MMF_FLAG_TRANSIENT) && !(rc = mmf__lifecycle_lock(fd, rw, opt->timeout)))
+        locked = true;
+    if (!rc && !same_file(path, &st)) rc = ATTACH_AGAIN; /* removed or replaced meanwhile */
     if (!rc) rc = check_stale(base, c.flags, fd, path, rw);
     if (!rc) rc = make_handle(opt, path, base, &c.g, c.flags, fd, &st, out);
     if (rc) goto fail;
@@ -424,9 +422,16 @@ int mmf_open(const mmf_options *opt, mmf **out) {
 
 /* The last process to close a transient namespace removes it. */
 static void remove_if_last(mmf *ns) {
-    if (!mmf__registered_here(ns)) return;
+    /* a forked child that never used the handle shares its parent's
+       descriptor: nothing it could unlock would be its own */
+    bool here = ns->readonly ? load32_relaxed(&ns->self->reader) == (uint32_t)getpid()
+                             : mmf__registered_here(ns);
+    if (!here) return;
     if (mmf__lifecycle_lock(ns->fd, true, ns->timeout)) return; /* the next opener will */
-    mmf__unregister(ns);
+    if (ns->readonly)
+        mmf__ofd_unlock(ns->fd, MMF_READERS_LOCK); /* this reader's share only */
+    else
+        mmf__unregister(ns);
     struct stat st = {.st_dev = (dev_t)ns->dev, .st_ino = (ino_t)ns->ino};
     if (!mmf__anyone_attached(ns->fd, ns->regs, load32_acquire(&ns->hdr->regs_used)) &&
         same_file(ns->path, &st)) {
@@ -438,11 +443,12 @@ static void remove_if_last(mmf *ns) {
 
 int mmf_close(mmf *ns) {
     if (!ns) return MMF_EINVAL;
-    if (!ns->readonly)
-        /* the levels taken through this handle, not a lock the thread took
-           through another handle of the namespace */
-        while (load32_relaxed(&ns->lock_levels) && mmf__holds_lock(ns)) mmf_unlock(ns);
-    if (ns->transient && !ns->readonly) remove_if_last(ns);
+    /* a lock this thread took through this handle (the holder's token is the
+       handle that took it first), not one taken through another handle */
+    if (mmf__registered_here(ns) &&
+        TOKEN_SAME_REG(load_relaxed(&ns->hdr->lock_owner), load_relaxed(&ns->self->token)))
+        while (mmf__holds_lock(ns)) mmf_unlock(ns);
+    if (ns->transient) remove_if_last(ns);
     munmap(ns->base, ns->size);
     close(ns->fd); /* drops this process's registration, if it had one */
     free_handle(ns);

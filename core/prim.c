@@ -1,6 +1,5 @@
 #include "prim.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -90,6 +90,15 @@ int mmf__ofd_trylock(int fd, uint64_t byte, bool exclusive) {
     return mmf__errno_code(errno);
 }
 
+int mmf__flock_try(int fd, bool exclusive) {
+    if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return 0;
+    return errno == EWOULDBLOCK ? 1 : mmf__errno_code(errno);
+}
+
+void mmf__flock_release(int fd) {
+    flock(fd, LOCK_UN);
+}
+
 int mmf__ofd_unlock(int fd, uint64_t byte) {
     struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = (off_t)byte, .l_len = 1};
     return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : mmf__errno_code(errno);
@@ -138,42 +147,65 @@ static uint32_t pid_namespace(void) {
     return sscanf(link, "pid:[%llu]", &ino) == 1 ? (uint32_t)ino : 0;
 }
 
+/* Whether /proc is our PID namespace's: then its NStgid line for ourselves
+   holds one pid, ours (a /proc of an ancestor namespace lists ours there
+   too, after the pid it knows us by). */
+static bool proc_is_ours(uint32_t pid) {
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    const char *line = strstr(buf, "\nNStgid:");
+    if (!line) return false;
+    unsigned long first = 0, second = 0;
+    int fields = sscanf(line + 8, "%lu %lu", &first, &second);
+    return fields == 1 && first == pid;
+}
+
 void mmf__proc_self(mmf_proc_id *me) {
     uint64_t pid = 0, start = 0;
     char state;
     me->pid = (uint32_t)getpid();
-    me->pidns = pid_namespace();
-    /* a /proc of another PID namespace than ours would name other processes */
-    bool ours = proc_stat("/proc/self/stat", &pid, &state, &start) && pid == me->pid;
-    me->start = ours ? (uint32_t)start : 0;
-    if (!ours) me->pidns = 0;
+    me->pidns = proc_is_ours(me->pid) ? pid_namespace() : 0;
+    /* the start time tells two processes of one pid apart (the explicit
+       lock's holder); it is never compared across processes' clocks */
+    me->start = proc_stat("/proc/self/stat", &pid, &state, &start) && pid == me->pid
+                    ? (uint32_t)start
+                    : 0;
 }
 
-/* Whether only one task of pid is left (its threads have all exited). */
-static bool single_task(uint32_t pid) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%u/task", pid);
-    DIR *d = opendir(path);
-    if (!d) return false;
-    int tasks = 0;
-    for (struct dirent *e; (e = readdir(d));) tasks += e->d_name[0] != '.';
-    closedir(d);
-    return tasks == 1;
+/* Whether pid is a zombie with no live thread: its status says "State: Z"
+   (or X) and "Threads: 1". A leader that called pthread_exit shows Z too,
+   while its other threads run; they count in Threads, which only drops as
+   each is released and rises before a new one runs, so it never reads 1
+   while any thread of the process lives. */
+static bool zombie(uint32_t pid) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%u/status", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    const char *state = strstr(buf, "\nState:"), *threads = strstr(buf, "\nThreads:");
+    char st = 0;
+    unsigned long count = 0;
+    if (!state || !threads || sscanf(state + 7, " %c", &st) != 1 ||
+        sscanf(threads + 9, "%lu", &count) != 1)
+        return false;
+    return (st == 'Z' || st == 'X') && count == 1;
 }
 
 int mmf__proc_gone(const mmf_proc_id *who, const mmf_proc_id *me) {
+    /* only in our PID namespace, with a /proc of it, does a pid name it */
     if (!who->pid || !who->pidns || who->pidns != me->pidns) return 0;
-    /* our PID namespace is its: a pid that is free here is free */
     if (kill((pid_t)who->pid, 0) == -1 && errno == ESRCH) return 1;
-    if (!who->start || !me->start) return 0;
-    char path[64], state;
-    uint64_t pid, start;
-    snprintf(path, sizeof path, "/proc/%u/stat", who->pid);
-    if (!proc_stat(path, &pid, &state, &start) || pid != who->pid) return 0;
-    if ((uint32_t)start != who->start) return 1; /* the pid was reused */
-    /* a zombie; but a leader that called pthread_exit shows Z as well while
-       its other threads run, so it is dead only with no other task left */
-    return (state == 'Z' || state == 'X') && single_task(who->pid);
+    /* a pid reused since is taken for it, alive: the safe side */
+    return zombie(who->pid);
 }
 
 void mmf__backoff(uint64_t round) {

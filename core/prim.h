@@ -38,16 +38,22 @@ int mmf__ofd_unlock(int fd, uint64_t byte);
    does, or an MMF_E* code. */
 int mmf__ofd_held(int fd, uint64_t byte);
 
+/* flock(2) on fd's open file description, without waiting: 0, 1 if another
+   description holds a conflicting one, or an MMF_E* code. Unlike a write
+   lock, LOCK_EX needs no write access. */
+int mmf__flock_try(int fd, bool exclusive);
+void mmf__flock_release(int fd);
+
 /* Who a process is, as its registration records it. */
 typedef struct mmf_proc_id {
     uint32_t pid;
     uint32_t start; /* low 32 bits of its start time in clock ticks; 0 = unknown */
-    uint32_t pidns; /* inode of its PID namespace; 0 = unknown */
+    uint32_t pidns; /* inode of its PID namespace; 0 = unknown, or /proc is not its */
 } mmf_proc_id;
 void mmf__proc_self(mmf_proc_id *me);
 /* 1 only if the process who names is certainly gone: it lived in our PID
-   namespace (me, read now) and its pid is free, belongs to a process started
-   at another time, or is a zombie. 0 when alive or when it cannot be told. */
+   namespace (me, read now; one whose /proc is ours) and its pid is free, or
+   a zombie with no live thread. 0 when alive or when it cannot be told. */
 int mmf__proc_gone(const mmf_proc_id *who, const mmf_proc_id *me);
 
 /* Backs off politely: pause, then yield the CPU, then sleep longer and

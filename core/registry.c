@@ -35,9 +35,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -262,13 +264,19 @@ int mmf__lifecycle_lock(int fd, bool exclusive, double timeout) {
     mmf_deadline d;
     mmf__deadline_in(&d, timeout);
     for (uint64_t round = 0;; round++) {
-        int rc = mmf__ofd_trylock(fd, MMF_LIFECYCLE_LOCK, exclusive);
+        int rc = mmf__flock_try(fd, exclusive);
         if (rc != 1) return rc;
         if (mmf__deadline_passed(&d)) return MMF_ETIMEDOUT;
-        mmf__backoff(round + 64); /* held for a few system calls at a time */
+        /* held for a few system calls at a time: short sleeps */
+        if (round < 64) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+        }
     }
 }
 
 void mmf__lifecycle_unlock(int fd) {
-    mmf__ofd_unlock(fd, MMF_LIFECYCLE_LOCK);
+    mmf__flock_release(fd);
 }

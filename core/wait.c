@@ -73,9 +73,10 @@ int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
         if (rc == MMFI_ESTALL) { /* a live writer is mid-write: sleep until it ends */
             struct mmf_slot *s = st_ctx.busy;
             uint64_t g = load_seq_cst(&s->gen);
-            /* the version before this write is g - 1 (in place; a structural
-               write may start higher, and then this only wakes early) */
-            if ((g & 1) && g - 1 != version) return MMF_OK;
+            /* ended meanwhile: g is the new version. Still under way: the
+               version before it is g - 1 (in place; a structural write may
+               start higher, and then this only wakes early) */
+            if ((g & 1) ? g - 1 != version : g != version) return MMF_OK;
             word = (mmf_a32 *)&s->gen;
             flag = &s->waiters;
             seen = (uint32_t)g;

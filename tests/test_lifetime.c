@@ -203,7 +203,23 @@ static void test_lock_held_through_another_handle(void) {
     }
     CU_ASSERT_EQUAL(wait_child(pid), 0);
     CU_ASSERT_EQUAL(mmf_unlock(a), MMF_OK);
+    /* locked through a, unlocked through c, locked through c: closing a
+       leaves c's lock alone */
+    mmf *c = open_ns(name, false, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(mmf_lock(a, 1), MMF_OK);
+    CU_ASSERT_EQUAL(mmf_unlock(c), MMF_OK);
+    CU_ASSERT_EQUAL(mmf_lock(c, 1), MMF_OK);
     mmf_close(a);
+    pid = fork();
+    if (pid == 0) {
+        mmf *other = open_ns(name, false, 0.3);
+        CHILD_REQUIRE(other && mmf_set(other, "k", "y", 1) == MMF_ETIMEDOUT);
+        _exit(0);
+    }
+    CU_ASSERT_EQUAL(wait_child(pid), 0);
+    CU_ASSERT_EQUAL(mmf_unlock(c), MMF_OK);
+    mmf_close(c);
     mmf_unlink(name, NULL);
 }
 
@@ -226,10 +242,10 @@ static void test_readers_keep_a_transient_namespace(void) {
     CU_ASSERT(len == 2 && memcmp(buf, "v2", 2) == 0); /* one namespace, not two */
     mmf_close(a);
     CU_ASSERT(exists_on_disk());
-    mmf_close(ro); /* a reader cannot remove it; it is stale now */
+    mmf_close(ro); /* the last one, a reader */
+    CU_ASSERT(!exists_on_disk());
     a = open_with(false, true, false, &rc);
     CU_ASSERT_EQUAL(rc, MMF_ENOENT);
-    CU_ASSERT(!exists_on_disk());
 }
 
 int main(void) {
