@@ -22,7 +22,6 @@ struct mmf_self {
     mmf_a64 token;  /* 0 = not registered in this process */
     mmf_a32 busy;   /* a thread is registering */
     mmf_a32 pid;    /* the registrant, where the page is not wiped on fork */
-    mmf_a32 reader; /* read-only: the pid that took the readers' byte */
     mmf_proc_id id; /* the registrant; written before token (release) */
 };
 

@@ -202,7 +202,6 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
        register, which writes), so that a transient namespace stays */
     int rc = opt->readonly ? mmf__ofd_trylock(own, MMF_READERS_LOCK, false) : mmf__me(ns, &token);
     if (rc == 1) rc = MMF_ESYS; /* only a writer could conflict, and none takes it */
-    if (opt->readonly) store32_relaxed(&ns->self->reader, (uint32_t)getpid());
     if (rc) {
         close(own);
         free_handle(ns);
@@ -422,16 +421,11 @@ int mmf_open(const mmf_options *opt, mmf **out) {
 
 /* The last process to close a transient namespace removes it. */
 static void remove_if_last(mmf *ns) {
-    /* a forked child that never used the handle shares its parent's
+    /* a forked child that never wrote through the handle shares its parent's
        descriptor: nothing it could unlock would be its own */
-    bool here = ns->readonly ? load32_relaxed(&ns->self->reader) == (uint32_t)getpid()
-                             : mmf__registered_here(ns);
-    if (!here) return;
+    if (!mmf__registered_here(ns)) return;
     if (mmf__lifecycle_lock(ns->fd, true, ns->timeout)) return; /* the next opener will */
-    if (ns->readonly)
-        mmf__ofd_unlock(ns->fd, MMF_READERS_LOCK); /* this reader's share only */
-    else
-        mmf__unregister(ns);
+    mmf__unregister(ns);
     struct stat st = {.st_dev = (dev_t)ns->dev, .st_ino = (ino_t)ns->ino};
     if (!mmf__anyone_attached(ns->fd, ns->regs, load32_acquire(&ns->hdr->regs_used)) &&
         same_file(ns->path, &st)) {
@@ -448,7 +442,10 @@ int mmf_close(mmf *ns) {
     if (mmf__registered_here(ns) &&
         TOKEN_SAME_REG(load_relaxed(&ns->hdr->lock_owner), load_relaxed(&ns->self->token)))
         while (mmf__holds_lock(ns)) mmf_unlock(ns);
-    if (ns->transient) remove_if_last(ns);
+    /* a read-only handle only closes: its share of the readers' byte may be
+       a forked child's too (same description), so it cannot tell whether it
+       is the last; a namespace it leaves behind is stale for the next opener */
+    if (ns->transient && !ns->readonly) remove_if_last(ns);
     munmap(ns->base, ns->size);
     close(ns->fd); /* drops this process's registration, if it had one */
     free_handle(ns);

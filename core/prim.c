@@ -147,22 +147,34 @@ static uint32_t pid_namespace(void) {
     return sscanf(link, "pid:[%llu]", &ino) == 1 ? (uint32_t)ino : 0;
 }
 
+/* The value after "Name:" on the line of /proc/.../status that starts with
+   it, whole (a line cut short by a read is never taken), in buf. The file
+   can be long: Groups: alone may hold hundreds of ids. */
+static bool status_field(const char *path, const char *name, char *buf, size_t cap) {
+    FILE *f = fopen(path, "re");
+    if (!f) return false;
+    char *line = NULL;
+    size_t size = 0, n = strlen(name);
+    bool found = false;
+    for (ssize_t len; !found && (len = getline(&line, &size, f)) > 0;) {
+        if (strncmp(line, name, n) != 0 || line[len - 1] != '\n') continue;
+        line[len - 1] = '\0';
+        snprintf(buf, cap, "%s", line + n);
+        found = true;
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
 /* Whether /proc is our PID namespace's: then its NStgid line for ourselves
    holds one pid, ours (a /proc of an ancestor namespace lists ours there
    too, after the pid it knows us by). */
 static bool proc_is_ours(uint32_t pid) {
-    char buf[4096];
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return false;
-    buf[n] = '\0';
-    const char *line = strstr(buf, "\nNStgid:");
-    if (!line) return false;
+    char v[256];
     unsigned long first = 0, second = 0;
-    int fields = sscanf(line + 8, "%lu %lu", &first, &second);
-    return fields == 1 && first == pid;
+    return status_field("/proc/self/status", "NStgid:", v, sizeof v) &&
+           sscanf(v, "%lu %lu", &first, &second) == 1 && first == pid;
 }
 
 void mmf__proc_self(mmf_proc_id *me) {
@@ -183,21 +195,16 @@ void mmf__proc_self(mmf_proc_id *me) {
    each is released and rises before a new one runs, so it never reads 1
    while any thread of the process lives. */
 static bool zombie(uint32_t pid) {
-    char path[64], buf[4096];
+    char path[64], state[64], threads[64];
     snprintf(path, sizeof path, "/proc/%u/status", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return false;
-    buf[n] = '\0';
-    const char *state = strstr(buf, "\nState:"), *threads = strstr(buf, "\nThreads:");
     char st = 0;
     unsigned long count = 0;
-    if (!state || !threads || sscanf(state + 7, " %c", &st) != 1 ||
-        sscanf(threads + 9, "%lu", &count) != 1)
+    char *end;
+    if (!status_field(path, "State:", state, sizeof state) || sscanf(state, " %c", &st) != 1 ||
+        !status_field(path, "Threads:", threads, sizeof threads))
         return false;
-    return (st == 'Z' || st == 'X') && count == 1;
+    count = strtoul(threads, &end, 10);
+    return (st == 'Z' || st == 'X') && count == 1 && end != threads && *end == '\0';
 }
 
 int mmf__proc_gone(const mmf_proc_id *who, const mmf_proc_id *me) {
