@@ -42,14 +42,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* MMF_VERSION_MAJOR, _MINOR, _PATCH and MMF_VERSION_STRING ("0.1.0"),
+   generated from the build's project(mmf VERSION ...) */
+#include "mmf_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define MMF_VERSION_MAJOR 0
-#define MMF_VERSION_MINOR 1
-#define MMF_VERSION_PATCH 0
-#define MMF_VERSION_STRING "0.1.0"
 
 /* The library's version string, e.g. "0.1.0". */
 const char *mmf_version(void);
