@@ -95,15 +95,6 @@ static void keep_value(int i, char *buf, size_t *len) {
     memset(buf, 'a' + i, *len);
 }
 
-static mmf *attach(void) {
-    mmf_options o = MMF_OPTIONS_INIT;
-    o.name = name;
-    o.reuse = true;
-    o.timeout = 5;
-    mmf *ns = NULL;
-    return mmf_open(&o, &ns) == MMF_OK ? ns : NULL;
-}
-
 static void setup(const struct scenario *sc) {
     mmf *ns = fresh(unique_name(name, sizeof name, "crash"), 1 << 20, 64);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
@@ -128,7 +119,7 @@ static void setup(const struct scenario *sc) {
 
 /* In the child: the operation, with the crash point armed. */
 static void run_op(const struct scenario *sc) {
-    mmf *ns = attach();
+    mmf *ns = open_ns(name, false, 5);
     CHILD_REQUIRE(ns);
     struct value old, nu;
     old_new(sc->op, &old, &nu);
@@ -154,7 +145,7 @@ static int is_value(const char *buf, size_t len, const struct value *v) {
 
 /* In another process: everything the file comment promises. */
 static void verify(const struct scenario *sc) {
-    mmf *ns = attach();
+    mmf *ns = open_ns(name, false, 5);
     CHILD_REQUIRE(ns);
     char buf[4096];
     size_t len;
@@ -250,7 +241,7 @@ static void test_creator_killed_before_publishing(void) {
     CU_ASSERT_EQUAL(left.gl_pathc, 1);
     for (size_t i = 0; i < left.gl_pathc; i++) unlink(left.gl_pathv[i]);
     globfree(&left);
-    mmf *ns = attach(); /* nothing half-made was published */
+    mmf *ns = open_ns(name, false, 5); /* nothing half-made was published */
     CU_ASSERT_PTR_NULL(ns);
     mmf_options o = MMF_OPTIONS_INIT;
     o.name = name;
