@@ -145,6 +145,12 @@ int mmf_open_spec(const char *spec, mmf **out);
    MMF_EINVAL for an unknown key, a bad value or a spec longer than buf. */
 int mmf_parse_spec(const char *spec, mmf_options *opt, char *buf, size_t bufsize);
 
+/* Parses a size as a spec's size= and max_size= take it: decimal digits, then
+   an optional K, M or G (any case: times 2^10, 2^20, 2^30) and an optional B,
+   e.g. "65536", "640K", "2M", "1GB". MMF_EINVAL (and *out unchanged) for
+   anything else, or a size over UINT64_MAX. */
+int mmf_parse_size(const char *s, uint64_t *out);
+
 /* Unmaps the view and frees the handle; the namespace and its variables stay.
    A lock still held by the calling thread is released. */
 int mmf_close(mmf *ns);

@@ -591,6 +591,30 @@ static void test_open_spec(void) {
     CU_ASSERT(o.reuse);
 }
 
+static void test_parse_size(void) {
+    const struct {
+        const char *text;
+        uint64_t size;
+    } good[] = {{"0", 0},          {"65536", 65536},  {"640K", 640u << 10}, {"640k", 640u << 10},
+                {"2M", 2u << 20},  {"2mb", 2u << 20}, {"1GB", 1ull << 30},  {"7B", 7},
+                {"16G", 16ull << 30}, {"18446744073709551615", UINT64_MAX}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        uint64_t v = 1;
+        CU_ASSERT_EQUAL(mmf_parse_size(good[i].text, &v), MMF_OK);
+        CU_ASSERT_EQUAL(v, good[i].size);
+    }
+    const char *bad[] = {"", "M", "-1", " 1", "1 ", "2T", "2KK", "2BB", "1.5M", "0x10",
+                         "18446744073709551616", "17179869184G"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint64_t v = 1;
+        CU_ASSERT_EQUAL(mmf_parse_size(bad[i], &v), MMF_EINVAL);
+        CU_ASSERT_EQUAL(v, 1); /* untouched */
+    }
+    uint64_t v;
+    CU_ASSERT_EQUAL(mmf_parse_size(NULL, &v), MMF_EINVAL);
+    CU_ASSERT_EQUAL(mmf_parse_size("1K", NULL), MMF_EINVAL);
+}
+
 static void test_autolock_off_needs_the_lock(void) {
     mmf *ns = open_new(0, 0);
     mmf_set(ns, "k", "before", 6);
@@ -670,6 +694,7 @@ int main(void) {
         {"bad arguments change nothing", test_bad_arguments},
         {"bad options", test_bad_options},
         {"open from a text spec", test_open_spec},
+        {"sizes with K/M/G", test_parse_size},
         {"autolock off: writes need the lock", test_autolock_off_needs_the_lock},
         {"the lock is recursive and owned", test_lock_is_recursive_and_owned},
         {"wait: timeout, and a version that differs", test_wait_timeout_and_changed},

@@ -6,15 +6,6 @@
 
 #include "cli.h"
 
-/* name and path of NS (a name or a spec), in buf */
-static int ns_location(const char *ns_arg, char *buf, size_t n, mmf_options *o) {
-    if (strchr(ns_arg, '=')) return mmf_parse_spec(ns_arg, o, buf, n);
-    mmf_options d = MMF_OPTIONS_INIT;
-    *o = d;
-    o->name = ns_arg;
-    return MMF_OK;
-}
-
 static int cmd_create(int argc, char **argv) {
     const char *size_s = NULL, *path = NULL, *max_s = NULL, *mode_s = NULL;
     bool transient = false;
@@ -26,14 +17,12 @@ static int cmd_create(int argc, char **argv) {
     if (rc) return rc;
     char buf[4096];
     mmf_options o;
-    if ((rc = ns_location(pos[0], buf, sizeof buf, &o))) return cli_fail("create", rc);
+    if ((rc = cli_ns_options(pos[0], &o, buf, sizeof buf))) return cli_fail("create", rc);
     uint64_t v;
-    if (size_s) {
-        if (!cli_number(size_s, true, &v)) return cli_usage("create", "--size takes bytes (K/M/G)");
-        o.size = v;
-    }
+    if (size_s && mmf_parse_size(size_s, &o.size))
+        return cli_usage("create", "--size takes bytes (K/M/G)");
     if (max_s) {
-        if (!cli_number(max_s, false, &v) || v > UINT32_MAX)
+        if (!cli_number(max_s, &v) || v > UINT32_MAX)
             return cli_usage("create", "--max-vars takes a number");
         o.max_vars = (uint32_t)v;
     }
@@ -180,7 +169,7 @@ static int cmd_rm(int argc, char **argv) {
     if (rc) return rc;
     char buf[4096];
     mmf_options o;
-    if ((rc = ns_location(pos[0], buf, sizeof buf, &o))) return cli_fail("rm", rc);
+    if ((rc = cli_ns_options(pos[0], &o, buf, sizeof buf))) return cli_fail("rm", rc);
     rc = mmf_unlink(o.name, o.path);
     return rc ? cli_fail("rm", rc) : EXIT_OK;
 }

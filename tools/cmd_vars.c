@@ -72,7 +72,7 @@ static int cmd_set(int argc, char **argv) {
     int n, rc = cli_parse("set", argc, argv, opts, pos, 2, 3, &n);
     if (rc) return rc;
     uint64_t expected = 0;
-    if (if_version && !cli_number(if_version, false, &expected))
+    if (if_version && !cli_number(if_version, &expected))
         return cli_usage("set", "--if-version takes a version number");
     const unsigned char *val = (const unsigned char *)pos[2];
     unsigned char *input = NULL;
@@ -283,7 +283,7 @@ static int cmd_watch(int argc, char **argv) {
     int n, rc = cli_parse("watch", argc, argv, opts, pos, 2, 65, &n);
     if (rc) return rc;
     uint64_t count = 0;
-    if (count_s && (!cli_number(count_s, false, &count) || count == 0))
+    if (count_s && (!cli_number(count_s, &count) || count == 0))
         return cli_usage("watch", "--count takes a number above 0");
     double timeout = 0;
     if (timeout_s) {
