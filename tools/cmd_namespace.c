@@ -141,26 +141,25 @@ static int cmd_stat(int argc, char **argv) {
     return fflush(stdout) ? EXIT_ERROR : EXIT_OK;
 }
 
-static int cmd_dump(int argc, char **argv) {
+/* dump and check: NS, then report on stdout through the library */
+static int report(const char *cmd, int argc, char **argv, enum cli_access access,
+                  int (*fn)(mmf *, FILE *)) {
     const char *pos[1];
-    int n, rc = cli_parse("dump", argc, argv, NULL, pos, 1, 1, &n);
+    int n, rc = cli_parse(cmd, argc, argv, NULL, pos, 1, 1, &n);
     if (rc) return rc;
     mmf *ns;
-    if ((rc = cli_open("dump", pos[0], CLI_READ, &ns))) return rc;
-    rc = mmf_dump(ns, stdout);
+    if ((rc = cli_open(cmd, pos[0], access, &ns))) return rc;
+    rc = fn(ns, stdout);
     mmf_close(ns);
-    return rc ? cli_fail("dump", rc) : EXIT_OK;
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
+
+static int cmd_dump(int argc, char **argv) {
+    return report("dump", argc, argv, CLI_READ, mmf_dump);
 }
 
 static int cmd_check(int argc, char **argv) {
-    const char *pos[1];
-    int n, rc = cli_parse("check", argc, argv, NULL, pos, 1, 1, &n);
-    if (rc) return rc;
-    mmf *ns;
-    if ((rc = cli_open("check", pos[0], CLI_WRITE, &ns))) return rc;
-    rc = mmf_check(ns, stdout);
-    mmf_close(ns);
-    return rc ? cli_fail("check", rc) : EXIT_OK;
+    return report("check", argc, argv, CLI_WRITE, mmf_check);
 }
 
 static int cmd_rm(int argc, char **argv) {
