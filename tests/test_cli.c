@@ -75,8 +75,8 @@ static void done(struct result r) {
 
 /* Runs jq FILTER over json; returns its output (caller frees). */
 static char *jq(const char *json, const char *filter) {
-    struct result r = run_prog((char *const[]){"/usr/bin/jq", "-r", (char *)filter, NULL}, json,
-                               strlen(json));
+    struct result r =
+        run_prog((char *const[]){"/usr/bin/jq", "-r", (char *)filter, NULL}, json, strlen(json));
     CU_ASSERT_EQUAL(r.status, 0);
     free(r.err);
     char *nl = strchr(r.out, '\n');
@@ -104,7 +104,8 @@ static void fresh_ns(void) {
 static void test_binary_round_trip(void) {
     fresh_ns();
     unsigned char bytes[1000];
-    for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (unsigned char)(i * 7 + i / 256);
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (unsigned char)(i * 7 + i / 256);
     struct result r = MMF_IN(bytes, sizeof bytes, "set", ns, "blob");
     CU_ASSERT_EQUAL(r.status, 0);
     done(r);
@@ -144,12 +145,14 @@ static void test_json_output_parses(void) {
     r = MMF("ls", ns, "--json");
     CU_ASSERT_EQUAL(r.status, 0);
     EXPECT_JQ(r.out, "length", "2");
-    EXPECT_JQ(r.out, ".[0].key + \" \" + (.[0].length|tostring) + \" \" + .[0].preview", "alpha 16 a \"quoted\"\tvalue");
+    EXPECT_JQ(r.out, ".[0].key + \" \" + (.[0].length|tostring) + \" \" + .[0].preview",
+              "alpha 16 a \"quoted\"\tvalue");
     EXPECT_JQ(r.out, ".[1].key", "counter");
     done(r);
     r = MMF("stat", ns, "--json");
     CU_ASSERT_EQUAL(r.status, 0);
-    EXPECT_JQ(r.out, "[.vars, .max_vars, .size, .tombstones] | map(tostring) | join(\" \")", "2 100 2097152 0");
+    EXPECT_JQ(r.out, "[.vars, .max_vars, .size, .tombstones] | map(tostring) | join(\" \")",
+              "2 100 2097152 0");
     EXPECT_JQ(r.out, ".heap_used + .heap_free == .heap_size and .lock_recoveries == 0", "true");
     done(r);
     r = MMF("get", ns, "alpha", "--json");
@@ -199,8 +202,8 @@ static void test_watch_is_woken_by_another_process(void) {
     if (watcher == 0) {
         dup2(out[1], 1);
         close(out[0]);
-        execl(MMF_TOOL, MMF_TOOL, "watch", ns, "quote", "other", "--count", "2", "--timeout",
-              "20", (char *)NULL);
+        execl(MMF_TOOL, MMF_TOOL, "watch", ns, "quote", "other", "--count", "2", "--timeout", "20",
+              (char *)NULL);
         _exit(127);
     }
     close(out[1]);
@@ -482,7 +485,8 @@ static void test_stat_lists_attached_processes(void) {
              "(.attached_pids | index(%d) != null)",
              (int)holder);
     EXPECT_JQ(r.out, filter, "true");
-    EXPECT_JQ(r.out, "[.claim_takeovers, .grows, .index_rebuilds] | map(tostring) | join(\" \")", "0 0 0");
+    EXPECT_JQ(r.out, "[.claim_takeovers, .grows, .index_rebuilds] | map(tostring) | join(\" \")",
+              "0 0 0");
     done(r);
     r = MMF("stat", ns);
     char line[96];
@@ -494,7 +498,8 @@ static void test_stat_lists_attached_processes(void) {
     close(release);
     CU_ASSERT_EQUAL(wait_child(holder), 0);
     r = MMF("stat", ns, "--json"); /* read-only: the tool itself does not count */
-    EXPECT_JQ(r.out, "(.attached | tostring) + \" \" + (.attached_pids | length | tostring)", "0 0");
+    EXPECT_JQ(r.out, "(.attached | tostring) + \" \" + (.attached_pids | length | tostring)",
+              "0 0");
     done(r);
     mmf_unlink(ns, NULL);
 }

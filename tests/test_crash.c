@@ -64,8 +64,8 @@ static const struct scenario scenarios[] = {
     {"lock.held", LOCK, OLD, 1},
 };
 
-static const char *op_names[] = {"insert", "delete", "grow", "shrink", "in-place (inline)",
-                                 "in-place (block)", "add", "lock"};
+static const char *op_names[] = {
+    "insert", "delete", "grow", "shrink", "in-place (inline)", "in-place (block)", "add", "lock"};
 
 static char name[128];
 
@@ -79,14 +79,30 @@ struct value {
 static void old_new(enum op op, struct value *old, struct value *nu) {
     static const struct value absent = {0, 0, 0};
     switch (op) {
-    case INSERT: *old = absent, *nu = (struct value){1, 3000, 'n'}; break;
-    case DELETE: *old = (struct value){1, 700, 'o'}, *nu = absent; break;
-    case GROW: *old = (struct value){1, 40, 'o'}, *nu = (struct value){1, 3000, 'n'}; break;
-    case SHRINK: *old = (struct value){1, 3000, 'o'}, *nu = (struct value){1, 20, 'n'}; break;
-    case INPLACE_INLINE: *old = (struct value){1, 40, 'o'}, *nu = (struct value){1, 40, 'n'}; break;
-    case INPLACE_BLOCK: *old = (struct value){1, 500, 'o'}, *nu = (struct value){1, 480, 'n'}; break;
-    case LOCK: *old = (struct value){1, 40, 'o'}, *nu = *old; break;
-    case ADD: *old = *nu = absent; break; /* a counter: checked apart */
+    case INSERT:
+        *old = absent, *nu = (struct value){1, 3000, 'n'};
+        break;
+    case DELETE:
+        *old = (struct value){1, 700, 'o'}, *nu = absent;
+        break;
+    case GROW:
+        *old = (struct value){1, 40, 'o'}, *nu = (struct value){1, 3000, 'n'};
+        break;
+    case SHRINK:
+        *old = (struct value){1, 3000, 'o'}, *nu = (struct value){1, 20, 'n'};
+        break;
+    case INPLACE_INLINE:
+        *old = (struct value){1, 40, 'o'}, *nu = (struct value){1, 40, 'n'};
+        break;
+    case INPLACE_BLOCK:
+        *old = (struct value){1, 500, 'o'}, *nu = (struct value){1, 480, 'n'};
+        break;
+    case LOCK:
+        *old = (struct value){1, 40, 'o'}, *nu = *old;
+        break;
+    case ADD:
+        *old = *nu = absent;
+        break; /* a counter: checked apart */
     }
 }
 
@@ -127,10 +143,18 @@ static void run_op(const struct scenario *sc) {
     memset(buf, nu.fill, nu.len);
     setenv("MMF_CRASH_AT", sc->point, 1);
     switch (sc->op) {
-    case DELETE: mmf_delete(ns, "victim"); break;
-    case ADD: mmf_add_i64(ns, "counter", 1, NULL); break;
-    case LOCK: mmf_lock(ns, 1); break;
-    default: mmf_set(ns, "victim", buf, nu.len); break;
+    case DELETE:
+        mmf_delete(ns, "victim");
+        break;
+    case ADD:
+        mmf_add_i64(ns, "counter", 1, NULL);
+        break;
+    case LOCK:
+        mmf_lock(ns, 1);
+        break;
+    default:
+        mmf_set(ns, "victim", buf, nu.len);
+        break;
     }
     fprintf(stderr, "crash point %s was not reached by %s\n", sc->point, op_names[sc->op]);
     _exit(3);
@@ -211,8 +235,8 @@ static void test_every_crash_point(void) {
         if (pid == 0) verify(sc);
         st = wait_child(pid);
         if (st != 0)
-            fprintf(stderr, "\n  %s during %s: the check from another process failed\n",
-                    sc->point, op_names[sc->op]);
+            fprintf(stderr, "\n  %s during %s: the check from another process failed\n", sc->point,
+                    op_names[sc->op]);
         else
             printf("\n  %-24s during %-18s: killed; recovered, %s value whole", sc->point,
                    op_names[sc->op], sc->expect == OLD ? "old" : "new");
@@ -239,7 +263,8 @@ static void test_creator_killed_before_publishing(void) {
     snprintf(pattern, sizeof pattern, "/dev/shm/.mmf-%s.*", name);
     CU_ASSERT_EQUAL(glob(pattern, 0, NULL, &left), 0);
     CU_ASSERT_EQUAL(left.gl_pathc, 1);
-    for (size_t i = 0; i < left.gl_pathc; i++) unlink(left.gl_pathv[i]);
+    for (size_t i = 0; i < left.gl_pathc; i++)
+        unlink(left.gl_pathv[i]);
     globfree(&left);
     mmf *ns = open_ns(name, false, 5); /* nothing half-made was published */
     CU_ASSERT_PTR_NULL(ns);
@@ -255,7 +280,8 @@ static void test_creator_killed_before_publishing(void) {
 int main(void) {
     static const test_case tests[] = {
         {"kill -9 at every crash point", test_every_crash_point},
-        {"a creator killed before publishing leaves no namespace", test_creator_killed_before_publishing},
+        {"a creator killed before publishing leaves no namespace",
+         test_creator_killed_before_publishing},
         {"live writers of 16 MiB that change their memory are never taken over",
          test_live_writers_are_never_taken_over},
         {"a lock holder sees nothing change beside live writers",

@@ -40,13 +40,15 @@ static void test_forked_child_uses_parents_handle(void) {
     mmf_set(ns, "n", "12345678", 8);
     pid_t pid = fork();
     if (pid == 0) {
-        for (int i = 0; i < 1000; i++) CHILD_REQUIRE(mmf_add_i64(ns, "count", 1, NULL) == MMF_OK);
+        for (int i = 0; i < 1000; i++)
+            CHILD_REQUIRE(mmf_add_i64(ns, "count", 1, NULL) == MMF_OK);
         CHILD_REQUIRE(mmf_lock(ns, 5) == MMF_OK);
         CHILD_REQUIRE(mmf_set(ns, "child.locked", "yes", 3) == MMF_OK);
         CHILD_REQUIRE(mmf_unlock(ns) == MMF_OK);
         _exit(0);
     }
-    for (int i = 0; i < 1000; i++) CU_ASSERT_EQUAL(mmf_add_i64(ns, "count", 1, NULL), MMF_OK);
+    for (int i = 0; i < 1000; i++)
+        CU_ASSERT_EQUAL(mmf_add_i64(ns, "count", 1, NULL), MMF_OK);
     CU_ASSERT_EQUAL(wait_child(pid), 0);
     int64_t total;
     size_t len;
@@ -265,11 +267,13 @@ static void test_eight_processes_count_exactly(void) {
         if (pids[p] == 0) {
             mmf *me = open_ns(name, false, 10);
             CHILD_REQUIRE(me);
-            for (int i = 0; i < ADDS; i++) CHILD_REQUIRE(mmf_add_i64(me, "counter", 1, NULL) == MMF_OK);
+            for (int i = 0; i < ADDS; i++)
+                CHILD_REQUIRE(mmf_add_i64(me, "counter", 1, NULL) == MMF_OK);
             _exit(0);
         }
     }
-    for (int p = 0; p < ADDERS; p++) CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
+    for (int p = 0; p < ADDERS; p++)
+        CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
     int64_t total = 0;
     size_t len;
     CU_ASSERT_EQUAL(mmf_get(ns, "counter", &total, sizeof total, &len), MMF_OK);
@@ -304,7 +308,8 @@ static void test_creation_race(void) {
     }
     close(gate[0]);
     close(gate[1]);
-    for (int p = 0; p < N; p++) CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
+    for (int p = 0; p < N; p++)
+        CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
     mmf *ns = open_ns(name, false, 10);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
     mmf_stats st;
@@ -357,7 +362,8 @@ int main(void) {
         {"the original module's example 1", test_original_example_1},
         {"the original module's example 2: signalling", test_original_example_2_signalling},
         {"wait wakes on set, delete and create", test_wait_wakes_on_set_delete_create},
-        {"a lock in one process times out another's writes", test_lock_in_one_process_times_out_another},
+        {"a lock in one process times out another's writes",
+         test_lock_in_one_process_times_out_another},
         {"a writer waits for the lock, then proceeds", test_writer_waits_for_lock_then_proceeds},
         {"8 processes x 100,000 add_i64: exact", test_eight_processes_count_exactly},
         {"creation race: everyone opens the same namespace", test_creation_race},

@@ -78,14 +78,16 @@ static void test_million_operations(void) {
             CHILD_REQUIRE(me);
             unsigned seed = base + (unsigned)p, state = seed;
             int64_t tallies[COUNTERS] = {0};
-            for (long op = 0; op < OPS_EACH; op++) random_op(me, seed, &state, op, tallies);
+            for (long op = 0; op < OPS_EACH; op++)
+                random_op(me, seed, &state, op, tallies);
             char key[16];
             snprintf(key, sizeof key, "tally.%d", p);
             CHILD_REQUIRE(mmf_set(me, key, tallies, sizeof tallies) == MMF_OK);
             _exit(0);
         }
     }
-    for (int p = 0; p < PROCS; p++) CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
+    for (int p = 0; p < PROCS; p++)
+        CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
     int64_t want[COUNTERS] = {0};
     for (int p = 0; p < PROCS; p++) {
         int64_t t[COUNTERS];
@@ -93,7 +95,8 @@ static void test_million_operations(void) {
         char key[16];
         snprintf(key, sizeof key, "tally.%d", p);
         CU_ASSERT_EQUAL_FATAL(mmf_get(ns, key, t, sizeof t, &len), MMF_OK);
-        for (int c = 0; c < COUNTERS; c++) want[c] += t[c];
+        for (int c = 0; c < COUNTERS; c++)
+            want[c] += t[c];
     }
     for (int c = 0; c < COUNTERS; c++) {
         char key[16];
@@ -118,7 +121,8 @@ static pid_t spawn_writer(unsigned seed) {
         mmf *me = open_ns(name, false, READ_TIMEOUT);
         CHILD_REQUIRE(me);
         unsigned state = seed;
-        for (long op = 0;; op++) random_op(me, seed, &state, op, NULL);
+        for (long op = 0;; op++)
+            random_op(me, seed, &state, op, NULL);
     }
     return pid;
 }
@@ -154,7 +158,8 @@ static void test_kill_writers_under_load(void) {
             _exit(0);
         }
     }
-    for (int w = 0; w < WRITERS; w++) writers[w] = spawn_writer(base + (unsigned)w);
+    for (int w = 0; w < WRITERS; w++)
+        writers[w] = spawn_writer(base + (unsigned)w);
     unsigned state = base;
     long kills = 0;
     for (; kills < kills_wanted; kills++) {
@@ -169,7 +174,8 @@ static void test_kill_writers_under_load(void) {
         wait_child(writers[w]);
     }
     CU_ASSERT_EQUAL(mmf_set(ns, "stop", "", 0), MMF_OK);
-    for (int r = 0; r < READERS; r++) CU_ASSERT_EQUAL(wait_child(readers[r]), 0);
+    for (int r = 0; r < READERS; r++)
+        CU_ASSERT_EQUAL(wait_child(readers[r]), 0);
     CU_ASSERT_EQUAL(mmf_check(ns, stderr), MMF_OK);
     for (uint32_t k = 0; k < KEYS; k++) {
         unsigned char v[1600];

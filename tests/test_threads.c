@@ -25,8 +25,10 @@ static void *worker(void *arg) {
         size_t len;
         if (op < 5) {
             rc = mmf_get(shared, key, buf, sizeof buf, &len);
-            if (rc == MMF_OK && !value_ok(buf, len, k)) atomic_fetch_add(&torn, 1);
-            else if (rc != MMF_OK && rc != MMF_ENOTFOUND) atomic_fetch_add(&failed, 1);
+            if (rc == MMF_OK && !value_ok(buf, len, k))
+                atomic_fetch_add(&torn, 1);
+            else if (rc != MMF_OK && rc != MMF_ENOTFOUND)
+                atomic_fetch_add(&failed, 1);
         } else if (op < 8) {
             /* lengths vary so that some writes need a new block */
             len = make_value(buf, k, i, 16 + (i * 37u) % 700u);
@@ -47,7 +49,8 @@ static void test_threads_share_one_handle(void) {
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(i * 7919 + 1));
-    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
     CU_ASSERT_EQUAL(atomic_load(&torn), 0);
     CU_ASSERT_EQUAL(atomic_load(&failed), 0);
     CU_ASSERT_EQUAL(mmf_check(shared, stderr), MMF_OK);
@@ -66,8 +69,10 @@ static void test_threads_count_exactly(void) {
     shared = fresh(unique_name(name, sizeof name, "tcount"), 0, 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(shared);
     pthread_t t[THREADS];
-    for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, counter, NULL);
-    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, counter, NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
     int64_t n = 0;
     size_t len;
     CU_ASSERT_EQUAL(mmf_get(shared, "n", &n, sizeof n, &len), MMF_OK);
@@ -104,8 +109,10 @@ static void test_lock_groups_operations_across_threads(void) {
     mmf_add_i64(shared, "b", 0, NULL);
     atomic_store(&torn, 0);
     pthread_t t[THREADS];
-    for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, locker, NULL);
-    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, locker, NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
     CU_ASSERT_EQUAL(atomic_load(&torn), 0);
     CU_ASSERT_EQUAL(atomic_load(&failed), 0);
     int64_t a;

@@ -96,7 +96,8 @@ static inline int value_ok(const unsigned char *v, size_t len, uint32_t key) {
     uint32_t k, stored, sum = (uint32_t)len;
     memcpy(&k, v, 4);
     memcpy(&stored, v + 8, 4);
-    for (size_t i = 12; i < len; i++) sum = sum * 31 + v[i];
+    for (size_t i = 12; i < len; i++)
+        sum = sum * 31 + v[i];
     return k == key && sum == stored;
 }
 

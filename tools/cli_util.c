@@ -58,7 +58,8 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, const
         }
         if (options && a[0] == '-' && a[1] == '-') {
             const cli_opt *o = opts;
-            while (o && o->name && strcmp(o->name, a)) o++;
+            while (o && o->name && strcmp(o->name, a))
+                o++;
             if (!o || !o->name) return cli_usage(cmd, "unknown option %s", a);
             if (o->value) {
                 if (i + 1 >= argc) return cli_usage(cmd, "%s needs a value", a);
@@ -133,7 +134,8 @@ void cli_json_string(FILE *out, const void *val, size_t len) {
 
 void cli_hex(FILE *out, const void *val, size_t len) {
     const unsigned char *v = val;
-    for (size_t i = 0; i < len; i++) fprintf(out, "%02x", v[i]);
+    for (size_t i = 0; i < len; i++)
+        fprintf(out, "%02x", v[i]);
 }
 
 unsigned char *cli_read_stdin(size_t *len) {

@@ -29,7 +29,8 @@ static int cmd_create(int argc, char **argv) {
     if (mode_s) {
         char *end;
         unsigned long m = strtoul(mode_s, &end, 8);
-        if (*end || end == mode_s || m > 07777) return cli_usage("create", "--mode takes octal bits");
+        if (*end || end == mode_s || m > 07777)
+            return cli_usage("create", "--mode takes octal bits");
         o.mode = (uint32_t)m;
     }
     if (path) o.path = path;
