@@ -6,18 +6,27 @@
 
 #include "cli.h"
 
+/* create and rm: the options of the one argument NS, and opts. Returns 0, or
+   the exit status after saying why. */
+static int ns_args(const char *cmd, int argc, char **argv, const cli_opt *opts, mmf_options *o,
+                   char *buf, size_t n) {
+    const char *pos[1];
+    int npos, rc = cli_parse(cmd, argc, argv, opts, pos, 1, 1, &npos);
+    if (rc) return rc;
+    rc = cli_ns_options(pos[0], o, buf, n);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
+
 static int cmd_create(int argc, char **argv) {
     const char *size_s = NULL, *path = NULL, *max_s = NULL, *mode_s = NULL;
     bool transient = false;
     const cli_opt opts[] = {{"--size", NULL, &size_s},         {"--path", NULL, &path},
                             {"--max-vars", NULL, &max_s},      {"--mode", NULL, &mode_s},
                             {"--transient", &transient, NULL}, {NULL, NULL, NULL}};
-    const char *pos[1];
-    int n, rc = cli_parse("create", argc, argv, opts, pos, 1, 1, &n);
-    if (rc) return rc;
     char buf[4096];
     mmf_options o;
-    if ((rc = cli_ns_options(pos[0], &o, buf, sizeof buf))) return cli_fail("create", rc);
+    int rc = ns_args("create", argc, argv, opts, &o, buf, sizeof buf);
+    if (rc) return rc;
     uint64_t v;
     if (size_s && mmf_parse_size(size_s, &o.size))
         return cli_usage("create", "--size takes bytes (K/M/G)");
@@ -164,12 +173,10 @@ static int cmd_check(int argc, char **argv) {
 }
 
 static int cmd_rm(int argc, char **argv) {
-    const char *pos[1];
-    int n, rc = cli_parse("rm", argc, argv, NULL, pos, 1, 1, &n);
-    if (rc) return rc;
     char buf[4096];
     mmf_options o;
-    if ((rc = cli_ns_options(pos[0], &o, buf, sizeof buf))) return cli_fail("rm", rc);
+    int rc = ns_args("rm", argc, argv, NULL, &o, buf, sizeof buf);
+    if (rc) return rc;
     rc = mmf_unlink(o.name, o.path);
     return rc ? cli_fail("rm", rc) : EXIT_OK;
 }
