@@ -1,4 +1,4 @@
-/* mmf_open_spec: options as one line of text (see mmf.h). */
+/* mmf_open_spec: options as one line of text, and the sizes in it (see mmf.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -19,10 +19,10 @@ static int parse_bool(const char *v, bool *out) {
     return MMF_EINVAL;
 }
 
-static int parse_size(const char *v, uint64_t *out) {
+int mmf_parse_size(const char *v, uint64_t *out) {
     char *end;
     errno = 0;
-    if (!isdigit((unsigned char)v[0])) return MMF_EINVAL;
+    if (!v || !out || !isdigit((unsigned char)v[0])) return MMF_EINVAL;
     unsigned long long n = strtoull(v, &end, 10);
     unsigned shift = 0;
     switch (toupper((unsigned char)*end)) {
@@ -64,14 +64,14 @@ static int set_option(mmf_options *o, const char *k, const char *v) {
         o->path = *v ? v : NULL;
         return MMF_OK;
     }
-    if (!strcasecmp(k, "size")) return parse_size(v, &o->size);
+    if (!strcasecmp(k, "size")) return mmf_parse_size(v, &o->size);
     if (!strcasecmp(k, "max_vars")) return parse_u32(v, 10, &o->max_vars);
     if (!strcasecmp(k, "mode")) return parse_u32(v, 8, &o->mode);
     if (!strcasecmp(k, "reuse")) return parse_bool(v, &o->reuse);
     if (!strcasecmp(k, "exclusive")) return parse_bool(v, &o->exclusive);
     if (!strcasecmp(k, "autolock")) return parse_bool(v, &o->autolock);
     if (!strcasecmp(k, "debug")) return parse_bool(v, &o->debug);
-    if (!strcasecmp(k, "max_size")) return parse_size(v, &o->max_size);
+    if (!strcasecmp(k, "max_size")) return mmf_parse_size(v, &o->max_size);
     if (!strcasecmp(k, "readonly")) return parse_bool(v, &o->readonly);
     if (!strcasecmp(k, "transient")) return parse_bool(v, &o->transient);
     if (!strcasecmp(k, "timeout")) return parse_seconds(v, &o->timeout);

@@ -42,14 +42,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* MMF_VERSION_MAJOR, _MINOR, _PATCH and MMF_VERSION_STRING ("0.1.0"),
+   generated from the build's project(mmf VERSION ...) */
+#include "mmf_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define MMF_VERSION_MAJOR 0
-#define MMF_VERSION_MINOR 1
-#define MMF_VERSION_PATCH 0
-#define MMF_VERSION_STRING "0.1.0"
 
 /* The library's version string, e.g. "0.1.0". */
 const char *mmf_version(void);
@@ -145,6 +144,12 @@ int mmf_open_spec(const char *spec, mmf **out);
    buf (bufsize bytes, at least strlen(spec) + 1), which the caller keeps.
    MMF_EINVAL for an unknown key, a bad value or a spec longer than buf. */
 int mmf_parse_spec(const char *spec, mmf_options *opt, char *buf, size_t bufsize);
+
+/* Parses a size as a spec's size= and max_size= take it: decimal digits, then
+   an optional K, M or G (any case: times 2^10, 2^20, 2^30) and an optional B,
+   e.g. "65536", "640K", "2M", "1GB". MMF_EINVAL (and *out unchanged) for
+   anything else, or a size over UINT64_MAX. */
+int mmf_parse_size(const char *s, uint64_t *out);
 
 /* Unmaps the view and frees the handle; the namespace and its variables stay.
    A lock still held by the calling thread is released. */

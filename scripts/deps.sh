@@ -2,11 +2,11 @@
 # Installs, from Debian's packages, whatever mmf needs to build and test that
 # this machine does not have yet.
 set -euo pipefail
-# build and tests (libperl-dev for the Perl binding, python3-dev for the Python one); then the benchmark
-# peers (LMDB, Redis, Boost.Interprocess; python3-lmdb for bindings/python/bench.py) and gnuplot for the
-# benchmark's plots
+# build and tests (clang-format for scripts/format_check.sh, libperl-dev for the Perl binding,
+# python3-dev for the Python one); then the benchmark peers (LMDB, Redis, Boost.Interprocess;
+# python3-lmdb for bindings/python/bench.py) and gnuplot for the benchmark's plots
 pkgs=(build-essential cmake pkg-config libcunit1-dev libbenchmark-dev libxxhash-dev
-      clang libclang-rt-dev valgrind jq libperl-dev python3-dev
+      clang clang-format libclang-rt-dev valgrind jq libperl-dev python3-dev
       liblmdb-dev libhiredis-dev redis-server libboost-dev gnuplot-nox python3-lmdb)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
-# The whole test suite: install what is missing, then build and run every
-# CUnit suite three times -- a Release build with -Werror (plus the installed
-# package consumed by an outside project, and valgrind over the suites that
-# stay in one process), an ASan+UBSan build, a ThreadSanitizer build (clang)
-# of the suites that stay in one process, and a minute of libFuzzer on
-# damaged namespace images (MMF_FUZZ_SECONDS to change it).
+# The whole test suite: install what is missing, check the format of the C
+# files that are held to it, then build and run the suite from the presets
+# in CMakePresets.json -- release (-Werror; plus the installed package
+# consumed by an outside project, and valgrind over the suites that stay in
+# one process), asan (ASan+UBSan), tsan (ThreadSanitizer, clang; the suites
+# that stay in one process) and fuzz (a minute of libFuzzer on damaged
+# namespace images; MMF_FUZZ_SECONDS to change it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
+bash scripts/format_check.sh
 jobs=$(nproc)
 total=0
 
-run_ctest() { # build-dir, ctest args...
-  local dir=$1 out
-  shift
-  out=$(cd "$dir" && ctest --output-on-failure --timeout 600 "$@" 2>&1) || { echo "$out"; exit 1; }
+# Builds and runs one preset. ctest fails on any test that fails, so when it
+# passes every test it listed passed: the count comes from its own listing.
+run_preset() { # preset
+  local preset=$1 out n
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j"$jobs" >/dev/null
+  n=$(ctest --preset "$preset" --show-only=json-v1 | jq '.tests | length')
+  out=$(ctest --preset "$preset" 2>&1) || { echo "$out"; exit 1; }
   echo "$out" | grep -E "tests passed|Test +#"
-  total=$((total + $(echo "$out" | sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p')))
+  total=$((total + n))
 }
 
 echo "== Release, -Werror"
-cmake -S . -B build/ci-release -DCMAKE_BUILD_TYPE=Release -DMMF_WERROR=ON >/dev/null
-cmake --build build/ci-release -j"$jobs" >/dev/null
-run_ctest build/ci-release
+run_preset release
 
 echo "== valgrind memcheck (suites in one process): no error, no leak"
 for t in test_alloc test_index test_api test_threads; do
@@ -33,29 +37,13 @@ for t in test_alloc test_index test_api test_threads; do
 done
 
 echo "== ASan + UBSan"
-cmake -S . -B build/ci-asan -DCMAKE_BUILD_TYPE=Debug -DMMF_WERROR=ON -DMMF_SANITIZE=address \
-  -DMMF_BUILD_BENCH=OFF >/dev/null
-cmake --build build/ci-asan -j"$jobs" >/dev/null
-run_ctest build/ci-asan
+run_preset asan
 
 echo "== ThreadSanitizer (clang; suites in one process)"
-CC=clang CXX=clang++ cmake -S . -B build/ci-tsan -DCMAKE_BUILD_TYPE=Debug -DMMF_WERROR=ON \
-  -DMMF_SANITIZE=thread -DMMF_BUILD_BENCH=OFF >/dev/null
-cmake --build build/ci-tsan -j"$jobs" >/dev/null
-run_ctest build/ci-tsan -LE "process|robust"
+run_preset tsan
 
 echo "== libFuzzer (clang, ASan+UBSan): damaged images for ${MMF_FUZZ_SECONDS:-60} s"
-CC=clang CXX=clang++ cmake -S . -B build/ci-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMF_WERROR=ON \
-  -DMMF_FUZZ=ON -DMMF_BUILD_BENCH=OFF -DMMF_BUILD_TOOLS=OFF >/dev/null
-cmake --build build/ci-fuzz -j"$jobs" --target fuzz_image test_damage >/dev/null
-rm -rf build/ci-fuzz/seeds build/ci-fuzz/corpus
-mkdir -p build/ci-fuzz/seeds build/ci-fuzz/corpus
-MMF_FUZZ_SEEDS=build/ci-fuzz/seeds build/ci-fuzz/tests/test_damage >/dev/null
-cp tests/fuzz/regressions/* build/ci-fuzz/seeds/
-(cd build/ci-fuzz && tests/fuzz_image -max_total_time="${MMF_FUZZ_SECONDS:-60}" -timeout=10 \
-  -max_len=70000 -print_final_stats=1 corpus seeds >fuzz.log 2>&1) ||
-  { tail -n 60 build/ci-fuzz/fuzz.log; echo "fuzz: the property broke (input saved in build/ci-fuzz)"; exit 1; }
+run_preset fuzz
 grep -E "^Done|stat::number_of_executed_units" build/ci-fuzz/fuzz.log
-total=$((total + 1))
 
 echo "ctest: $total passed, 0 failed"

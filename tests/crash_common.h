@@ -1,26 +1,12 @@
-/* Shared by the parts of test_crash: opening a namespace under test, and the
-   state of a child process, seen without reaping it. */
+/* Shared by the parts of test_crash: the state of a child process, seen
+   without reaping it, and the CPU time spent. */
 #ifndef MMF_TESTS_CRASH_COMMON_H
 #define MMF_TESTS_CRASH_COMMON_H
 
 #include <signal.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "testutil.h"
-
-/* Opens an existing namespace: read-only or read-write, with a timeout. */
-static inline mmf *open_ns(const char *name, bool readonly, double timeout) {
-    mmf_options o = MMF_OPTIONS_INIT;
-    o.name = name;
-    o.reuse = true;
-    o.readonly = readonly;
-    o.timeout = timeout;
-    mmf *ns = NULL;
-    int rc = mmf_open(&o, &ns);
-    if (rc) fprintf(stderr, "open %s: %s\n", name, mmf_strerror(rc));
-    return ns;
-}
 
 /* The state letter of /proc/PID/stat (R, S, T, Z, ...), or 0. */
 static inline char proc_state(pid_t pid) {
@@ -42,12 +28,6 @@ static inline int await_state(pid_t pid, char want) {
         usleep(1000);
     }
     return 0;
-}
-
-static inline double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* CPU seconds this process has used (user + system). */

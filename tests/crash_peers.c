@@ -107,7 +107,8 @@ void test_live_writers_are_never_taken_over(void) {
     }
     CU_ASSERT_EQUAL(wait_child(r), 0);
     atomic_store(&c->stop, 1);
-    for (int i = 0; i < 2; i++) CU_ASSERT_EQUAL(wait_child(w[i]), 0);
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(wait_child(w[i]), 0);
     printf("\n  2 live writers of 16 MiB, %ld writes; %ld reads: %ld torn, %ld backwards, "
            "%llu takeovers",
            atomic_load(&c->writes), atomic_load(&c->reads), atomic_load(&c->torn),
@@ -147,7 +148,8 @@ void test_lock_holder_sees_no_change_from_live_writers(void) {
         usleep(5000);
     }
     atomic_store(&c->stop, 1);
-    for (int i = 0; i < 2; i++) CU_ASSERT_EQUAL(wait_child(w[i]), 0);
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(wait_child(w[i]), 0);
     printf("\n  20 lock sections beside 2 live writers (%ld writes): %ld saw a change",
            atomic_load(&c->writes), atomic_load(&c->changed_under_lock));
     CU_ASSERT_EQUAL(atomic_load(&c->changed_under_lock), 0);
@@ -188,7 +190,8 @@ static void stopping_writer(struct stop_ctl *ctl, int other_pidns) {
         CHILD_REQUIRE(waitpid(w, &st, WUNTRACED) == w && WIFSTOPPED(st));
         atomic_store(&ctl->stopped, 1);
         int cmd;
-        while (!(cmd = atomic_load(&ctl->command))) usleep(1000);
+        while (!(cmd = atomic_load(&ctl->command)))
+            usleep(1000);
         kill(w, cmd);
         _exit(wait_child(w) == (cmd == SIGKILL ? 100 + SIGKILL : 0) ? 0 : 1);
     }
@@ -203,8 +206,8 @@ static int stopped_writer_round(int other_pidns, int command) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ro);
     CU_ASSERT_EQUAL(mmf_get_v(ns, "s", buf, sizeof buf, &len, &before), MMF_OK);
-    struct stop_ctl *ctl = mmap(NULL, sizeof *ctl, PROT_READ | PROT_WRITE,
-                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct stop_ctl *ctl =
+        mmap(NULL, sizeof *ctl, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     memset(ctl, 0, sizeof *ctl);
     pid_t pid = fork();
     if (pid == 0) stopping_writer(ctl, other_pidns);
@@ -231,7 +234,7 @@ static int stopped_writer_round(int other_pidns, int command) {
     CU_ASSERT_EQUAL(mmf_wait(slow, "s", before, 0.3), MMF_ETIMEDOUT);
     CU_ASSERT_EQUAL(mmf_wait(slow_ro, "s", before, 0.3), MMF_ETIMEDOUT);
     CU_ASSERT_EQUAL(mmf_wait(slow, "s", before - 2, 0.3), MMF_OK); /* differs already */
-    CU_ASSERT(now_s() - t0 < 10); /* not the handles' 30 s */
+    CU_ASSERT(now_s() - t0 < 10);                                  /* not the handles' 30 s */
     CU_ASSERT(cpu_s() - c0 < 0.2);
     mmf_close(slow);
     mmf_close(slow_ro);
@@ -388,9 +391,7 @@ void test_forked_child_keeps_no_parent_alive(void) {
     memset(buf, 'o', 40);
     CU_ASSERT_EQUAL_FATAL(mmf_set(ns, "f", buf, 40), MMF_OK);
     /* K writes (registers anew) or not; P is left a zombie or reaped */
-    static const struct {
-        int child_writes, reap;
-    } cases[] = {{0, 0}, {0, 1}, {1, 0}};
+    static const struct { int child_writes, reap; } cases[] = {{0, 0}, {0, 1}, {1, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         pid_t k;
         pid_t p = parent_dies_with_child(cases[i].child_writes, &k);
@@ -411,7 +412,8 @@ void test_forked_child_keeps_no_parent_alive(void) {
         CU_ASSERT(len == 40 && buf[0] == 'x');
         kill(k, SIGKILL);
         if (!cases[i].reap) CU_ASSERT_EQUAL(wait_child(p), 100 + SIGKILL);
-        for (int j = 0; j < 1000 && proc_state(k) != 0 && proc_state(k) != 'Z'; j++) usleep(1000);
+        for (int j = 0; j < 1000 && proc_state(k) != 0 && proc_state(k) != 'Z'; j++)
+            usleep(1000);
     }
     CU_ASSERT_EQUAL(takeovers(name), 3);
     CU_ASSERT_EQUAL(mmf_check(ns, NULL), MMF_OK);

@@ -20,20 +20,13 @@ struct wscenario {
 };
 
 static const struct wscenario wscenarios[] = {
-    {"inplace.flipped", W_INLINE, false},
-    {"inplace.flipped", W_BLOCK, false},
-    {"inplace.before_release", W_INLINE, false},
-    {"inplace.before_release", W_BLOCK, false},
-    {"inplace.flipped", W_ADD, false},
-    {"publish.before_clear", W_INSERT, false},
-    {"insert.before_release", W_INSERT, false},
-    {"publish.before_clear", W_DELETE, false},
-    {"delete.published", W_DELETE, false},
-    {"delete.before_trim", W_DELETE, false},
-    {"inplace.flipped", W_INLINE, true},
-    {"inplace.before_release", W_BLOCK, true},
-    {"insert.before_release", W_INSERT, true},
-    {"delete.published", W_DELETE, true},
+    {"inplace.flipped", W_INLINE, false},        {"inplace.flipped", W_BLOCK, false},
+    {"inplace.before_release", W_INLINE, false}, {"inplace.before_release", W_BLOCK, false},
+    {"inplace.flipped", W_ADD, false},           {"publish.before_clear", W_INSERT, false},
+    {"insert.before_release", W_INSERT, false},  {"publish.before_clear", W_DELETE, false},
+    {"delete.published", W_DELETE, false},       {"delete.before_trim", W_DELETE, false},
+    {"inplace.flipped", W_INLINE, true},         {"inplace.before_release", W_BLOCK, true},
+    {"insert.before_release", W_INSERT, true},   {"delete.published", W_DELETE, true},
 };
 
 static const char *wop_names[] = {"set (inline)", "set (block)", "add", "insert", "delete"};
@@ -54,9 +47,15 @@ static void writer_dies(const struct wscenario *sc) {
     memset(buf, 'n', sizeof buf);
     setenv("MMF_CRASH_AT", sc->point, 1);
     switch (sc->op) {
-    case W_ADD: mmf_add_i64(ns, "w", 1, NULL); break;
-    case W_DELETE: mmf_delete(ns, "w"); break;
-    default: mmf_set(ns, "w", buf, value_len(sc->op)); break;
+    case W_ADD:
+        mmf_add_i64(ns, "w", 1, NULL);
+        break;
+    case W_DELETE:
+        mmf_delete(ns, "w");
+        break;
+    default:
+        mmf_set(ns, "w", buf, value_len(sc->op));
+        break;
     }
     _exit(3); /* the crash point was not reached */
 }
@@ -78,8 +77,8 @@ static void waiter(const struct wscenario *sc, int ready, struct wresult *res) {
 }
 
 void test_dead_publisher_wakes_waiters(void) {
-    struct wresult *res = mmap(NULL, sizeof *res, PROT_READ | PROT_WRITE,
-                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct wresult *res =
+        mmap(NULL, sizeof *res, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     CU_ASSERT_FATAL(res != MAP_FAILED);
     for (size_t i = 0; i < sizeof wscenarios / sizeof *wscenarios; i++) {
         const struct wscenario *sc = &wscenarios[i];

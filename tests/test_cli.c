@@ -75,14 +75,22 @@ static void done(struct result r) {
 
 /* Runs jq FILTER over json; returns its output (caller frees). */
 static char *jq(const char *json, const char *filter) {
-    struct result r = run_prog((char *const[]){"/usr/bin/jq", "-r", (char *)filter, NULL}, json,
-                               strlen(json));
+    struct result r =
+        run_prog((char *const[]){"/usr/bin/jq", "-r", (char *)filter, NULL}, json, strlen(json));
     CU_ASSERT_EQUAL(r.status, 0);
     free(r.err);
     char *nl = strchr(r.out, '\n');
     if (nl) *nl = '\0';
     return r.out;
 }
+
+/* Checks that jq FILTER over json prints want (its first line). */
+#define EXPECT_JQ(json, filter, want)                                                              \
+    do {                                                                                           \
+        char *jq_out = jq(json, filter);                                                           \
+        CU_ASSERT_STRING_EQUAL(jq_out, want);                                                      \
+        free(jq_out);                                                                              \
+    } while (0)
 
 static void fresh_ns(void) {
     unique_name(ns, sizeof ns, "cli");
@@ -96,7 +104,8 @@ static void fresh_ns(void) {
 static void test_binary_round_trip(void) {
     fresh_ns();
     unsigned char bytes[1000];
-    for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (unsigned char)(i * 7 + i / 256);
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (unsigned char)(i * 7 + i / 256);
     struct result r = MMF_IN(bytes, sizeof bytes, "set", ns, "blob");
     CU_ASSERT_EQUAL(r.status, 0);
     done(r);
@@ -135,27 +144,19 @@ static void test_json_output_parses(void) {
     done(r);
     r = MMF("ls", ns, "--json");
     CU_ASSERT_EQUAL(r.status, 0);
-    char *v = jq(r.out, "length");
-    CU_ASSERT_STRING_EQUAL(v, "2");
-    free(v);
-    v = jq(r.out, ".[0].key + \" \" + (.[0].length|tostring) + \" \" + .[0].preview");
-    CU_ASSERT_STRING_EQUAL(v, "alpha 16 a \"quoted\"\tvalue");
-    free(v);
-    v = jq(r.out, ".[1].key");
-    CU_ASSERT_STRING_EQUAL(v, "counter");
-    free(v);
+    EXPECT_JQ(r.out, "length", "2");
+    EXPECT_JQ(r.out, ".[0].key + \" \" + (.[0].length|tostring) + \" \" + .[0].preview",
+              "alpha 16 a \"quoted\"\tvalue");
+    EXPECT_JQ(r.out, ".[1].key", "counter");
     done(r);
     r = MMF("stat", ns, "--json");
     CU_ASSERT_EQUAL(r.status, 0);
-    v = jq(r.out, "[.vars, .max_vars, .size, .tombstones] | map(tostring) | join(\" \")");
-    CU_ASSERT_STRING_EQUAL(v, "2 100 2097152 0");
-    free(v);
-    v = jq(r.out, ".heap_used + .heap_free == .heap_size and .lock_recoveries == 0");
-    CU_ASSERT_STRING_EQUAL(v, "true");
-    free(v);
+    EXPECT_JQ(r.out, "[.vars, .max_vars, .size, .tombstones] | map(tostring) | join(\" \")",
+              "2 100 2097152 0");
+    EXPECT_JQ(r.out, ".heap_used + .heap_free == .heap_size and .lock_recoveries == 0", "true");
     done(r);
     r = MMF("get", ns, "alpha", "--json");
-    v = jq(r.out, ".value + \"|\" + (.version|tostring)");
+    char *v = jq(r.out, ".value + \"|\" + (.version|tostring)");
     CU_ASSERT(v[0] == 'a' && strstr(v, "|") != NULL);
     free(v);
     done(r);
@@ -201,8 +202,8 @@ static void test_watch_is_woken_by_another_process(void) {
     if (watcher == 0) {
         dup2(out[1], 1);
         close(out[0]);
-        execl(MMF_TOOL, MMF_TOOL, "watch", ns, "quote", "other", "--count", "2", "--timeout",
-              "20", (char *)NULL);
+        execl(MMF_TOOL, MMF_TOOL, "watch", ns, "quote", "other", "--count", "2", "--timeout", "20",
+              (char *)NULL);
         _exit(127);
     }
     close(out[1]);
@@ -409,9 +410,7 @@ static void test_another_user_reads_but_cannot_write(void) {
     done(r);
     r = AS_NOBODY("stat", ns, "--json");
     CU_ASSERT_EQUAL(r.status, 0);
-    char *v = jq(r.out, ".vars");
-    CU_ASSERT_STRING_EQUAL(v, "1");
-    free(v);
+    EXPECT_JQ(r.out, ".vars", "1");
     done(r);
     r = AS_NOBODY("dump", ns);
     CU_ASSERT_EQUAL(r.status, 0);
@@ -485,12 +484,9 @@ static void test_stat_lists_attached_processes(void) {
              ".attached >= 1 and .attached == (.attached_pids | length) and "
              "(.attached_pids | index(%d) != null)",
              (int)holder);
-    char *v = jq(r.out, filter);
-    CU_ASSERT_STRING_EQUAL(v, "true");
-    free(v);
-    v = jq(r.out, "[.claim_takeovers, .grows, .index_rebuilds] | map(tostring) | join(\" \")");
-    CU_ASSERT_STRING_EQUAL(v, "0 0 0");
-    free(v);
+    EXPECT_JQ(r.out, filter, "true");
+    EXPECT_JQ(r.out, "[.claim_takeovers, .grows, .index_rebuilds] | map(tostring) | join(\" \")",
+              "0 0 0");
     done(r);
     r = MMF("stat", ns);
     char line[96];
@@ -502,9 +498,8 @@ static void test_stat_lists_attached_processes(void) {
     close(release);
     CU_ASSERT_EQUAL(wait_child(holder), 0);
     r = MMF("stat", ns, "--json"); /* read-only: the tool itself does not count */
-    v = jq(r.out, "(.attached | tostring) + \" \" + (.attached_pids | length | tostring)");
-    CU_ASSERT_STRING_EQUAL(v, "0 0");
-    free(v);
+    EXPECT_JQ(r.out, "(.attached | tostring) + \" \" + (.attached_pids | length | tostring)",
+              "0 0");
     done(r);
     mmf_unlink(ns, NULL);
 }

@@ -64,8 +64,8 @@ static const struct scenario scenarios[] = {
     {"lock.held", LOCK, OLD, 1},
 };
 
-static const char *op_names[] = {"insert", "delete", "grow", "shrink", "in-place (inline)",
-                                 "in-place (block)", "add", "lock"};
+static const char *op_names[] = {
+    "insert", "delete", "grow", "shrink", "in-place (inline)", "in-place (block)", "add", "lock"};
 
 static char name[128];
 
@@ -79,29 +79,36 @@ struct value {
 static void old_new(enum op op, struct value *old, struct value *nu) {
     static const struct value absent = {0, 0, 0};
     switch (op) {
-    case INSERT: *old = absent, *nu = (struct value){1, 3000, 'n'}; break;
-    case DELETE: *old = (struct value){1, 700, 'o'}, *nu = absent; break;
-    case GROW: *old = (struct value){1, 40, 'o'}, *nu = (struct value){1, 3000, 'n'}; break;
-    case SHRINK: *old = (struct value){1, 3000, 'o'}, *nu = (struct value){1, 20, 'n'}; break;
-    case INPLACE_INLINE: *old = (struct value){1, 40, 'o'}, *nu = (struct value){1, 40, 'n'}; break;
-    case INPLACE_BLOCK: *old = (struct value){1, 500, 'o'}, *nu = (struct value){1, 480, 'n'}; break;
-    case LOCK: *old = (struct value){1, 40, 'o'}, *nu = *old; break;
-    case ADD: *old = *nu = absent; break; /* a counter: checked apart */
+    case INSERT:
+        *old = absent, *nu = (struct value){1, 3000, 'n'};
+        break;
+    case DELETE:
+        *old = (struct value){1, 700, 'o'}, *nu = absent;
+        break;
+    case GROW:
+        *old = (struct value){1, 40, 'o'}, *nu = (struct value){1, 3000, 'n'};
+        break;
+    case SHRINK:
+        *old = (struct value){1, 3000, 'o'}, *nu = (struct value){1, 20, 'n'};
+        break;
+    case INPLACE_INLINE:
+        *old = (struct value){1, 40, 'o'}, *nu = (struct value){1, 40, 'n'};
+        break;
+    case INPLACE_BLOCK:
+        *old = (struct value){1, 500, 'o'}, *nu = (struct value){1, 480, 'n'};
+        break;
+    case LOCK:
+        *old = (struct value){1, 40, 'o'}, *nu = *old;
+        break;
+    case ADD:
+        *old = *nu = absent;
+        break; /* a counter: checked apart */
     }
 }
 
 static void keep_value(int i, char *buf, size_t *len) {
     *len = (size_t)(i % 3 == 0 ? 16 : i % 3 == 1 ? 200 : 600);
     memset(buf, 'a' + i, *len);
-}
-
-static mmf *attach(void) {
-    mmf_options o = MMF_OPTIONS_INIT;
-    o.name = name;
-    o.reuse = true;
-    o.timeout = 5;
-    mmf *ns = NULL;
-    return mmf_open(&o, &ns) == MMF_OK ? ns : NULL;
 }
 
 static void setup(const struct scenario *sc) {
@@ -128,7 +135,7 @@ static void setup(const struct scenario *sc) {
 
 /* In the child: the operation, with the crash point armed. */
 static void run_op(const struct scenario *sc) {
-    mmf *ns = attach();
+    mmf *ns = open_ns(name, false, 5);
     CHILD_REQUIRE(ns);
     struct value old, nu;
     old_new(sc->op, &old, &nu);
@@ -136,10 +143,18 @@ static void run_op(const struct scenario *sc) {
     memset(buf, nu.fill, nu.len);
     setenv("MMF_CRASH_AT", sc->point, 1);
     switch (sc->op) {
-    case DELETE: mmf_delete(ns, "victim"); break;
-    case ADD: mmf_add_i64(ns, "counter", 1, NULL); break;
-    case LOCK: mmf_lock(ns, 1); break;
-    default: mmf_set(ns, "victim", buf, nu.len); break;
+    case DELETE:
+        mmf_delete(ns, "victim");
+        break;
+    case ADD:
+        mmf_add_i64(ns, "counter", 1, NULL);
+        break;
+    case LOCK:
+        mmf_lock(ns, 1);
+        break;
+    default:
+        mmf_set(ns, "victim", buf, nu.len);
+        break;
     }
     fprintf(stderr, "crash point %s was not reached by %s\n", sc->point, op_names[sc->op]);
     _exit(3);
@@ -154,7 +169,7 @@ static int is_value(const char *buf, size_t len, const struct value *v) {
 
 /* In another process: everything the file comment promises. */
 static void verify(const struct scenario *sc) {
-    mmf *ns = attach();
+    mmf *ns = open_ns(name, false, 5);
     CHILD_REQUIRE(ns);
     char buf[4096];
     size_t len;
@@ -220,8 +235,8 @@ static void test_every_crash_point(void) {
         if (pid == 0) verify(sc);
         st = wait_child(pid);
         if (st != 0)
-            fprintf(stderr, "\n  %s during %s: the check from another process failed\n",
-                    sc->point, op_names[sc->op]);
+            fprintf(stderr, "\n  %s during %s: the check from another process failed\n", sc->point,
+                    op_names[sc->op]);
         else
             printf("\n  %-24s during %-18s: killed; recovered, %s value whole", sc->point,
                    op_names[sc->op], sc->expect == OLD ? "old" : "new");
@@ -248,9 +263,10 @@ static void test_creator_killed_before_publishing(void) {
     snprintf(pattern, sizeof pattern, "/dev/shm/.mmf-%s.*", name);
     CU_ASSERT_EQUAL(glob(pattern, 0, NULL, &left), 0);
     CU_ASSERT_EQUAL(left.gl_pathc, 1);
-    for (size_t i = 0; i < left.gl_pathc; i++) unlink(left.gl_pathv[i]);
+    for (size_t i = 0; i < left.gl_pathc; i++)
+        unlink(left.gl_pathv[i]);
     globfree(&left);
-    mmf *ns = attach(); /* nothing half-made was published */
+    mmf *ns = open_ns(name, false, 5); /* nothing half-made was published */
     CU_ASSERT_PTR_NULL(ns);
     mmf_options o = MMF_OPTIONS_INIT;
     o.name = name;
@@ -264,7 +280,8 @@ static void test_creator_killed_before_publishing(void) {
 int main(void) {
     static const test_case tests[] = {
         {"kill -9 at every crash point", test_every_crash_point},
-        {"a creator killed before publishing leaves no namespace", test_creator_killed_before_publishing},
+        {"a creator killed before publishing leaves no namespace",
+         test_creator_killed_before_publishing},
         {"live writers of 16 MiB that change their memory are never taken over",
          test_live_writers_are_never_taken_over},
         {"a lock holder sees nothing change beside live writers",

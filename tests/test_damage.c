@@ -90,23 +90,39 @@ struct damage {
     int check_rc; /* what mmf_check must say once open, ANY = either */
 };
 
-static void truncated(uint8_t *img, size_t *size) { (void)img, *size /= 2; }
-static void header_only(uint8_t *img, size_t *size) { (void)img, *size = 100; }
-static void bad_magic(uint8_t *img, size_t *size) { (void)size, hdr(img)->magic ^= 1; }
-static void other_layout(uint8_t *img, size_t *size) { (void)size, hdr(img)->layout_version = 99; }
-static void other_fingerprint(uint8_t *img, size_t *size) { (void)size, hdr(img)->fingerprint++; }
-static void cap_not_pow2(uint8_t *img, size_t *size) { (void)size, hdr(img)->index_cap = 12; }
+static void truncated(uint8_t *img, size_t *size) {
+    (void)img, *size /= 2;
+}
+static void header_only(uint8_t *img, size_t *size) {
+    (void)img, *size = 100;
+}
+static void bad_magic(uint8_t *img, size_t *size) {
+    (void)size, hdr(img)->magic ^= 1;
+}
+static void other_layout(uint8_t *img, size_t *size) {
+    (void)size, hdr(img)->layout_version = 99;
+}
+static void other_fingerprint(uint8_t *img, size_t *size) {
+    (void)size, hdr(img)->fingerprint++;
+}
+static void cap_not_pow2(uint8_t *img, size_t *size) {
+    (void)size, hdr(img)->index_cap = 12;
+}
 static void too_many_vars(uint8_t *img, size_t *size) {
     (void)size, hdr(img)->max_vars = hdr(img)->index_cap + 1;
 }
-static void slots_misaligned(uint8_t *img, size_t *size) { (void)size, hdr(img)->slots_off += 8; }
+static void slots_misaligned(uint8_t *img, size_t *size) {
+    (void)size, hdr(img)->slots_off += 8;
+}
 static void slots_past_end(uint8_t *img, size_t *size) {
     (void)size, hdr(img)->slots_off = 1ull << 40;
 }
 static void heap_past_end(uint8_t *img, size_t *size) {
     (void)size, hdr(img)->heap.geo.units = 1ull << 30;
 }
-static void not_ready(uint8_t *img, size_t *size) { (void)size, store32_relaxed(&hdr(img)->ready, 0); }
+static void not_ready(uint8_t *img, size_t *size) {
+    (void)size, store32_relaxed(&hdr(img)->ready, 0);
+}
 static void name_unterminated(uint8_t *img, size_t *size) {
     (void)size, memset(hdr(img)->name, 'n', sizeof hdr(img)->name);
 }
@@ -135,7 +151,8 @@ static void free_list_loops(uint8_t *img, size_t *size) {
 }
 static void free_head_wild(uint8_t *img, size_t *size) {
     struct mmfa_heap *h = &hdr(img)->heap;
-    for (unsigned k = 0; k < MMFA_ORDERS; k++) store_relaxed(&h->free_head[k], *size * 3 + k);
+    for (unsigned k = 0; k < MMFA_ORDERS; k++)
+        store_relaxed(&h->free_head[k], *size * 3 + k);
 }
 static void entry_slot_out_of_range(uint8_t *img, size_t *size) {
     (void)size;
@@ -209,7 +226,8 @@ static void owner_died_with_intent_out_of_bounds(uint8_t *img, size_t *size) {
 static void all_entries_tombstones(uint8_t *img, size_t *size) {
     (void)size;
     mmf_a64 *entries = (mmf_a64 *)(img + hdr(img)->index_off);
-    for (uint64_t p = 0; p < hdr(img)->index_cap; p++) store_relaxed(&entries[p], MMF_ENTRY_TOMB);
+    for (uint64_t p = 0; p < hdr(img)->index_cap; p++)
+        store_relaxed(&entries[p], MMF_ENTRY_TOMB);
 }
 static void index_garbage(uint8_t *img, size_t *size) {
     (void)size;

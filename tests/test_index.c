@@ -167,7 +167,8 @@ static void test_tombstones_keep_probes_whole(void) {
             snprintf(key, sizeof key, "key%d", i);
             del(key);
         }
-    for (uint64_t i = 0; i < CAP; i++) CU_ASSERT_EQUAL(load_relaxed(&t.entries[i]), MMF_ENTRY_EMPTY);
+    for (uint64_t i = 0; i < CAP; i++)
+        CU_ASSERT_EQUAL(load_relaxed(&t.entries[i]), MMF_ENTRY_EMPTY);
 }
 
 static void test_full_table(void) {
@@ -222,7 +223,8 @@ static void test_entry_out_of_range_is_corrupt(void) {
     get("k", buf, sizeof buf, &hit);
     uint64_t h = mmfi_hash("k", 1);
     for (uint64_t p = 0; p < CAP; p++)
-        if (ENTRY_LIVE(load_relaxed(&t.entries[p]))) store_relaxed(&t.entries[p], ENTRY_MAKE(h, CAP + 5));
+        if (ENTRY_LIVE(load_relaxed(&t.entries[p])))
+            store_relaxed(&t.entries[p], ENTRY_MAKE(h, CAP + 5));
     CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_ECORRUPT);
 }
 

@@ -187,7 +187,7 @@ static void test_lock_held_through_another_handle(void) {
     CU_ASSERT_EQUAL(mmf_set(b, "k", "v", 1), MMF_ENOLOCK);
     CU_ASSERT_EQUAL(mmf_lock(a, 1), MMF_OK);
     CU_ASSERT_EQUAL(mmf_set(b, "k", "v", 1), MMF_OK); /* held by this thread, through a */
-    CU_ASSERT_EQUAL(mmf_lock(b, 1), MMF_OK);         /* recursive across handles */
+    CU_ASSERT_EQUAL(mmf_lock(b, 1), MMF_OK);          /* recursive across handles */
     CU_ASSERT_EQUAL(mmf_unlock(b), MMF_OK);
     CU_ASSERT_EQUAL(mmf_unlock(b), MMF_OK);
     CU_ASSERT_EQUAL(mmf_unlock(a), MMF_ENOLOCK);

@@ -1,24 +1,9 @@
 /* Real processes sharing namespaces: fork, separate opens, kill -9. */
 #include <signal.h>
-#include <time.h>
 
 #include "testutil.h"
 
 static char name[128];
-
-static mmf *attach(void) {
-    mmf_options o = MMF_OPTIONS_INIT;
-    o.name = name;
-    o.reuse = true;
-    mmf *ns = NULL;
-    return mmf_open(&o, &ns) == MMF_OK ? ns : NULL;
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void test_set_in_one_process_read_in_another(void) {
     mmf *ns = fresh(unique_name(name, sizeof name, "mp"), 0, 0);
@@ -26,7 +11,7 @@ static void test_set_in_one_process_read_in_another(void) {
     CU_ASSERT_EQUAL(mmf_set(ns, "from.parent", "P", 1), MMF_OK);
     pid_t pid = fork();
     if (pid == 0) { /* a separate view of the same namespace */
-        mmf *mine = attach();
+        mmf *mine = open_ns(name, false, 10);
         CHILD_REQUIRE(mine);
         char buf[8];
         size_t len;
@@ -55,13 +40,15 @@ static void test_forked_child_uses_parents_handle(void) {
     mmf_set(ns, "n", "12345678", 8);
     pid_t pid = fork();
     if (pid == 0) {
-        for (int i = 0; i < 1000; i++) CHILD_REQUIRE(mmf_add_i64(ns, "count", 1, NULL) == MMF_OK);
+        for (int i = 0; i < 1000; i++)
+            CHILD_REQUIRE(mmf_add_i64(ns, "count", 1, NULL) == MMF_OK);
         CHILD_REQUIRE(mmf_lock(ns, 5) == MMF_OK);
         CHILD_REQUIRE(mmf_set(ns, "child.locked", "yes", 3) == MMF_OK);
         CHILD_REQUIRE(mmf_unlock(ns) == MMF_OK);
         _exit(0);
     }
-    for (int i = 0; i < 1000; i++) CU_ASSERT_EQUAL(mmf_add_i64(ns, "count", 1, NULL), MMF_OK);
+    for (int i = 0; i < 1000; i++)
+        CU_ASSERT_EQUAL(mmf_add_i64(ns, "count", 1, NULL), MMF_OK);
     CU_ASSERT_EQUAL(wait_child(pid), 0);
     int64_t total;
     size_t len;
@@ -87,7 +74,7 @@ static void test_original_example_1(void) {
     CU_ASSERT_EQUAL(mmf_set(ns, "varid2", &rec, sizeof rec), MMF_OK);
     pid_t pid = fork();
     if (pid == 0) {
-        mmf *other = attach();
+        mmf *other = open_ns(name, false, 10);
         CHILD_REQUIRE(other);
         char buf[64];
         size_t len;
@@ -120,7 +107,7 @@ static void test_original_example_2_signalling(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
     pid_t pid = fork();
     if (pid == 0) {
-        mmf *me = attach();
+        mmf *me = open_ns(name, false, 10);
         CHILD_REQUIRE(me);
         int waits = 0;
         for (int round = 0; round < 5; round++) {
@@ -170,7 +157,7 @@ static void test_wait_wakes_on_set_delete_create(void) {
     CU_ASSERT_EQUAL_FATAL(pipe(gate), 0);
     pid_t pid = fork();
     if (pid == 0) {
-        mmf *me = attach();
+        mmf *me = open_ns(name, false, 10);
         CHILD_REQUIRE(me);
         char c;
         for (int step = 0; step < 3; step++) {
@@ -189,9 +176,9 @@ static void test_wait_wakes_on_set_delete_create(void) {
         int rc = mmf_get_v(ns, "k", buf, sizeof buf, &len, &v);
         CU_ASSERT(rc == MMF_OK || rc == MMF_ENOTFOUND);
         CU_ASSERT_EQUAL(write(gate[1], "x", 1), 1);
-        double t0 = now();
+        double t0 = now_s();
         CU_ASSERT_EQUAL(mmf_wait(ns, "k", v, 10), MMF_OK);
-        CU_ASSERT(now() - t0 < 9); /* woken, not timed out */
+        CU_ASSERT(now_s() - t0 < 9); /* woken, not timed out */
         uint64_t after;
         rc = mmf_get_v(ns, "k", buf, sizeof buf, &len, &after);
         CU_ASSERT(after != v);
@@ -231,7 +218,7 @@ static void test_lock_in_one_process_times_out_another(void) {
     CU_ASSERT_EQUAL(mmf_unlock(ns), MMF_OK);
     pid = fork();
     if (pid == 0) {
-        mmf *me = attach();
+        mmf *me = open_ns(name, false, 10);
         CHILD_REQUIRE(me && mmf_set(me, "k", "after!", 6) == MMF_OK);
         _exit(0);
     }
@@ -251,7 +238,7 @@ static void test_writer_waits_for_lock_then_proceeds(void) {
     CU_ASSERT_EQUAL_FATAL(mmf_lock(ns, 1), MMF_OK);
     pid_t pid = fork();
     if (pid == 0) {
-        mmf *me = attach();
+        mmf *me = open_ns(name, false, 10);
         CHILD_REQUIRE(me && mmf_set(me, "k", "1", 1) == MMF_OK); /* waits for the unlock */
         _exit(0);
     }
@@ -278,13 +265,15 @@ static void test_eight_processes_count_exactly(void) {
     for (int p = 0; p < ADDERS; p++) {
         pids[p] = fork();
         if (pids[p] == 0) {
-            mmf *me = attach();
+            mmf *me = open_ns(name, false, 10);
             CHILD_REQUIRE(me);
-            for (int i = 0; i < ADDS; i++) CHILD_REQUIRE(mmf_add_i64(me, "counter", 1, NULL) == MMF_OK);
+            for (int i = 0; i < ADDS; i++)
+                CHILD_REQUIRE(mmf_add_i64(me, "counter", 1, NULL) == MMF_OK);
             _exit(0);
         }
     }
-    for (int p = 0; p < ADDERS; p++) CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
+    for (int p = 0; p < ADDERS; p++)
+        CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
     int64_t total = 0;
     size_t len;
     CU_ASSERT_EQUAL(mmf_get(ns, "counter", &total, sizeof total, &len), MMF_OK);
@@ -319,8 +308,9 @@ static void test_creation_race(void) {
     }
     close(gate[0]);
     close(gate[1]);
-    for (int p = 0; p < N; p++) CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
-    mmf *ns = attach();
+    for (int p = 0; p < N; p++)
+        CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
+    mmf *ns = open_ns(name, false, 10);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
     mmf_stats st;
     mmf_stat(ns, &st);
@@ -337,7 +327,7 @@ static void test_dead_lock_holder_is_recovered(void) {
     CU_ASSERT_EQUAL_FATAL(pipe(ready), 0);
     pid_t pid = fork();
     if (pid == 0) {
-        mmf *me = attach();
+        mmf *me = open_ns(name, false, 10);
         CHILD_REQUIRE(me && mmf_lock(me, 1) == MMF_OK);
         CHILD_REQUIRE(write(ready[1], "L", 1) == 1);
         pause(); /* killed holding the lock */
@@ -372,7 +362,8 @@ int main(void) {
         {"the original module's example 1", test_original_example_1},
         {"the original module's example 2: signalling", test_original_example_2_signalling},
         {"wait wakes on set, delete and create", test_wait_wakes_on_set_delete_create},
-        {"a lock in one process times out another's writes", test_lock_in_one_process_times_out_another},
+        {"a lock in one process times out another's writes",
+         test_lock_in_one_process_times_out_another},
         {"a writer waits for the lock, then proceeds", test_writer_waits_for_lock_then_proceeds},
         {"8 processes x 100,000 add_i64: exact", test_eight_processes_count_exactly},
         {"creation race: everyone opens the same namespace", test_creation_race},

@@ -44,14 +44,17 @@ static void test_sixteen_processes_hundred_rounds(void) {
         char buf[65536];
         size_t n = 0;
         ssize_t got;
-        while ((got = read(log[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)got;
+        while ((got = read(log[0], buf + n, sizeof buf - 1 - n)) > 0)
+            n += (size_t)got;
         buf[n] = '\0';
         close(log[0]);
         int failed = 0;
-        for (int p = 0; p < PROCS; p++) failed += wait_child(pids[p]) != 0;
+        for (int p = 0; p < PROCS; p++)
+            failed += wait_child(pids[p]) != 0;
         CU_ASSERT_EQUAL(failed, 0);
         int created = 0;
-        for (char *s = buf; (s = strstr(s, "]: created ")); s++) created++;
+        for (char *s = buf; (s = strstr(s, "]: created ")); s++)
+            created++;
         creations_seen[round] = created;
         CU_ASSERT_EQUAL(created, 1);
         mmf_options o = MMF_OPTIONS_INIT;
@@ -67,7 +70,8 @@ static void test_sixteen_processes_hundred_rounds(void) {
     }
     mmf_unlink(name, NULL);
     long ones = 0;
-    for (long r = 0; r < rounds; r++) ones += creations_seen[r] == 1;
+    for (long r = 0; r < rounds; r++)
+        ones += creations_seen[r] == 1;
     free(creations_seen);
     printf("\n  %ld rounds of %d processes: one creator in %ld of them\n", rounds, PROCS, ones);
 }

@@ -24,7 +24,8 @@ static uint64_t file_hash(void) {
     unsigned char buf[65536];
     ssize_t n;
     while ((n = read(fd, buf, sizeof buf)) > 0)
-        for (ssize_t i = 0; i < n; i++) h = (h ^ buf[i]) * 1099511628211ull;
+        for (ssize_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 1099511628211ull;
     close(fd);
     return h;
 }
@@ -205,7 +206,8 @@ static void test_other_user_reads(void) {
 
 int main(void) {
     static const test_case tests[] = {
-        {"the owner reads read-only, and not one byte is written", test_owner_reads_without_writing},
+        {"the owner reads read-only, and not one byte is written",
+         test_owner_reads_without_writing},
         {"read-only never creates; bad combinations are refused", test_bad_readonly_options},
         {"a read-only wait is woken by another process's write", test_readonly_wait_is_woken},
         {"a read-only reader reads through a dead writer without repairing",

@@ -127,7 +127,8 @@ int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     static const test_case tests[] = {
         {"another user cannot open, read or remove it", test_other_user_is_refused},
-        {"a world-writable object of another user is refused", test_planted_world_writable_object_is_refused},
+        {"a world-writable object of another user is refused",
+         test_planted_world_writable_object_is_refused},
         {"no name reaches outside /dev/shm", test_names_stay_inside},
         {"a symlink planted in /dev/shm is not followed", test_symlink_in_shm_is_not_followed},
         {NULL, NULL}};

@@ -10,7 +10,6 @@
  * printed, and a failing child says which seed and operation.
  */
 #include <signal.h>
-#include <time.h>
 
 #include "testutil.h"
 
@@ -21,36 +20,6 @@
 
 static char name[128];
 static const size_t sizes[] = {16, 40, 64, 65, 200, 600, 1500};
-
-static size_t make_value(unsigned char *v, uint32_t key, uint32_t seq, size_t len) {
-    memcpy(v, &key, 4);
-    memcpy(v + 4, &seq, 4);
-    uint32_t sum = (uint32_t)len;
-    for (size_t i = 12; i < len; i++) {
-        v[i] = (unsigned char)(key * 7 + seq + i);
-        sum = sum * 31 + v[i];
-    }
-    memcpy(v + 8, &sum, 4);
-    return len;
-}
-
-static int value_ok(const unsigned char *v, size_t len, uint32_t key) {
-    if (len < 12) return 0;
-    uint32_t k, stored, sum = (uint32_t)len;
-    memcpy(&k, v, 4);
-    memcpy(&stored, v + 8, 4);
-    for (size_t i = 12; i < len; i++) sum = sum * 31 + v[i];
-    return k == key && sum == stored;
-}
-
-static mmf *attach(double timeout) {
-    mmf_options o = MMF_OPTIONS_INIT;
-    o.name = name;
-    o.reuse = true;
-    o.timeout = timeout;
-    mmf *ns = NULL;
-    return mmf_open(&o, &ns) == MMF_OK ? ns : NULL;
-}
 
 #define FAIL_IF(cond, what)                                                                        \
     do {                                                                                           \
@@ -105,18 +74,20 @@ static void test_million_operations(void) {
     pid_t pids[PROCS];
     for (int p = 0; p < PROCS; p++) {
         if ((pids[p] = fork()) == 0) {
-            mmf *me = attach(30);
+            mmf *me = open_ns(name, false, 30);
             CHILD_REQUIRE(me);
             unsigned seed = base + (unsigned)p, state = seed;
             int64_t tallies[COUNTERS] = {0};
-            for (long op = 0; op < OPS_EACH; op++) random_op(me, seed, &state, op, tallies);
+            for (long op = 0; op < OPS_EACH; op++)
+                random_op(me, seed, &state, op, tallies);
             char key[16];
             snprintf(key, sizeof key, "tally.%d", p);
             CHILD_REQUIRE(mmf_set(me, key, tallies, sizeof tallies) == MMF_OK);
             _exit(0);
         }
     }
-    for (int p = 0; p < PROCS; p++) CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
+    for (int p = 0; p < PROCS; p++)
+        CU_ASSERT_EQUAL(wait_child(pids[p]), 0);
     int64_t want[COUNTERS] = {0};
     for (int p = 0; p < PROCS; p++) {
         int64_t t[COUNTERS];
@@ -124,7 +95,8 @@ static void test_million_operations(void) {
         char key[16];
         snprintf(key, sizeof key, "tally.%d", p);
         CU_ASSERT_EQUAL_FATAL(mmf_get(ns, key, t, sizeof t, &len), MMF_OK);
-        for (int c = 0; c < COUNTERS; c++) want[c] += t[c];
+        for (int c = 0; c < COUNTERS; c++)
+            want[c] += t[c];
     }
     for (int c = 0; c < COUNTERS; c++) {
         char key[16];
@@ -146,18 +118,13 @@ static void test_million_operations(void) {
 static pid_t spawn_writer(unsigned seed) {
     pid_t pid = fork();
     if (pid == 0) {
-        mmf *me = attach(READ_TIMEOUT);
+        mmf *me = open_ns(name, false, READ_TIMEOUT);
         CHILD_REQUIRE(me);
         unsigned state = seed;
-        for (long op = 0;; op++) random_op(me, seed, &state, op, NULL);
+        for (long op = 0;; op++)
+            random_op(me, seed, &state, op, NULL);
     }
     return pid;
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void test_kill_writers_under_load(void) {
@@ -169,7 +136,7 @@ static void test_kill_writers_under_load(void) {
     pid_t readers[READERS], writers[WRITERS];
     for (int r = 0; r < READERS; r++) {
         if ((readers[r] = fork()) == 0) {
-            mmf *me = attach(READ_TIMEOUT);
+            mmf *me = open_ns(name, false, READ_TIMEOUT);
             CHILD_REQUIRE(me);
             unsigned seed = base + 100 + (unsigned)r, state = seed;
             double worst = 0;
@@ -179,9 +146,9 @@ static void test_kill_writers_under_load(void) {
                 size_t len;
                 uint32_t k = (uint32_t)(rand_r(&state) % KEYS);
                 snprintf(key, sizeof key, "k.%u", k);
-                double t0 = now();
+                double t0 = now_s();
                 int rc = mmf_get(me, key, v, sizeof v, &len);
-                double took = now() - t0;
+                double took = now_s() - t0;
                 if (took > worst) worst = took;
                 FAIL_IF(rc != MMF_OK && rc != MMF_ENOTFOUND, "reader: get failed");
                 FAIL_IF(rc == MMF_OK && !value_ok(v, len, k), "reader: torn or misplaced value");
@@ -191,7 +158,8 @@ static void test_kill_writers_under_load(void) {
             _exit(0);
         }
     }
-    for (int w = 0; w < WRITERS; w++) writers[w] = spawn_writer(base + (unsigned)w);
+    for (int w = 0; w < WRITERS; w++)
+        writers[w] = spawn_writer(base + (unsigned)w);
     unsigned state = base;
     long kills = 0;
     for (; kills < kills_wanted; kills++) {
@@ -206,7 +174,8 @@ static void test_kill_writers_under_load(void) {
         wait_child(writers[w]);
     }
     CU_ASSERT_EQUAL(mmf_set(ns, "stop", "", 0), MMF_OK);
-    for (int r = 0; r < READERS; r++) CU_ASSERT_EQUAL(wait_child(readers[r]), 0);
+    for (int r = 0; r < READERS; r++)
+        CU_ASSERT_EQUAL(wait_child(readers[r]), 0);
     CU_ASSERT_EQUAL(mmf_check(ns, stderr), MMF_OK);
     for (uint32_t k = 0; k < KEYS; k++) {
         unsigned char v[1600];

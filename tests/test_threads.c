@@ -12,46 +12,26 @@ static char name[128];
 static mmf *shared;
 static atomic_long torn, failed;
 
-/* A value names its key and carries a checksum, so a torn or misplaced read
-   shows. Its length varies so that some writes need a new block. */
-static size_t make_value(unsigned char *buf, int key, unsigned seq) {
-    size_t len = 16 + (seq * 37u) % 700u;
-    memcpy(buf, &key, 4);
-    memcpy(buf + 4, &seq, 4);
-    uint32_t sum = 0;
-    for (size_t i = 12; i < len; i++) {
-        buf[i] = (unsigned char)(seq + i);
-        sum = sum * 31 + buf[i];
-    }
-    memcpy(buf + 8, &sum, 4);
-    return len;
-}
-
-static int value_ok(const unsigned char *buf, size_t len, int key) {
-    if (len < 16) return 0;
-    int k;
-    uint32_t sum = 0, stored;
-    memcpy(&k, buf, 4);
-    memcpy(&stored, buf + 8, 4);
-    for (size_t i = 12; i < len; i++) sum = sum * 31 + buf[i];
-    return k == key && sum == stored;
-}
-
+/* Values name their key and carry a checksum (make_value), so a torn or
+   misplaced read shows. */
 static void *worker(void *arg) {
     unsigned seed = (unsigned)(uintptr_t)arg;
     unsigned char buf[1024];
     char key[16];
     for (unsigned i = 0; i < OPS; i++) {
-        int k = (int)(rand_r(&seed) % KEYS);
-        snprintf(key, sizeof key, "key%d", k);
+        uint32_t k = (uint32_t)rand_r(&seed) % KEYS;
+        snprintf(key, sizeof key, "key%u", (unsigned)k);
         int op = (int)(rand_r(&seed) % 10), rc;
         size_t len;
         if (op < 5) {
             rc = mmf_get(shared, key, buf, sizeof buf, &len);
-            if (rc == MMF_OK && !value_ok(buf, len, k)) atomic_fetch_add(&torn, 1);
-            else if (rc != MMF_OK && rc != MMF_ENOTFOUND) atomic_fetch_add(&failed, 1);
+            if (rc == MMF_OK && !value_ok(buf, len, k))
+                atomic_fetch_add(&torn, 1);
+            else if (rc != MMF_OK && rc != MMF_ENOTFOUND)
+                atomic_fetch_add(&failed, 1);
         } else if (op < 8) {
-            len = make_value(buf, k, i);
+            /* lengths vary so that some writes need a new block */
+            len = make_value(buf, k, i, 16 + (i * 37u) % 700u);
             if (mmf_set(shared, key, buf, len) != MMF_OK) atomic_fetch_add(&failed, 1);
         } else if (op < 9) {
             rc = mmf_delete(shared, key);
@@ -69,7 +49,8 @@ static void test_threads_share_one_handle(void) {
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(i * 7919 + 1));
-    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
     CU_ASSERT_EQUAL(atomic_load(&torn), 0);
     CU_ASSERT_EQUAL(atomic_load(&failed), 0);
     CU_ASSERT_EQUAL(mmf_check(shared, stderr), MMF_OK);
@@ -88,8 +69,10 @@ static void test_threads_count_exactly(void) {
     shared = fresh(unique_name(name, sizeof name, "tcount"), 0, 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(shared);
     pthread_t t[THREADS];
-    for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, counter, NULL);
-    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, counter, NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
     int64_t n = 0;
     size_t len;
     CU_ASSERT_EQUAL(mmf_get(shared, "n", &n, sizeof n, &len), MMF_OK);
@@ -126,8 +109,10 @@ static void test_lock_groups_operations_across_threads(void) {
     mmf_add_i64(shared, "b", 0, NULL);
     atomic_store(&torn, 0);
     pthread_t t[THREADS];
-    for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, locker, NULL);
-    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, locker, NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
     CU_ASSERT_EQUAL(atomic_load(&torn), 0);
     CU_ASSERT_EQUAL(atomic_load(&failed), 0);
     int64_t a;

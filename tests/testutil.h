@@ -1,5 +1,6 @@
-/* Shared by the CUnit test programs: suite registration, unique names, and
-   child processes that report through their exit status. */
+/* Shared by the CUnit test programs: suite registration, unique names,
+   opening namespaces, values that show a torn read, the clock, and child
+   processes that report through their exit status. */
 #ifndef MMF_TESTUTIL_H
 #define MMF_TESTUTIL_H
 
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mmf.h"
@@ -46,6 +48,14 @@ static inline const char *unique_name(char *buf, size_t n, const char *what) {
     return buf;
 }
 
+/* Opens what o says; NULL after saying why on stderr. */
+static inline mmf *open_or_say(const mmf_options *o) {
+    mmf *ns = NULL;
+    int rc = mmf_open(o, &ns);
+    if (rc) fprintf(stderr, "open %s: %s\n", o->name, mmf_strerror(rc));
+    return ns;
+}
+
 /* Opens a fresh namespace (removing a stale one of the same name). */
 static inline mmf *fresh(const char *name, uint64_t size, uint32_t max_vars) {
     mmf_unlink(name, NULL);
@@ -53,10 +63,49 @@ static inline mmf *fresh(const char *name, uint64_t size, uint32_t max_vars) {
     o.name = name;
     o.size = size;
     o.max_vars = max_vars;
-    mmf *ns = NULL;
-    int rc = mmf_open(&o, &ns);
-    if (rc) fprintf(stderr, "open %s: %s\n", name, mmf_strerror(rc));
-    return ns;
+    return open_or_say(&o);
+}
+
+/* Opens an existing namespace: read-only or read-write, with a timeout. */
+static inline mmf *open_ns(const char *name, bool readonly, double timeout) {
+    mmf_options o = MMF_OPTIONS_INIT;
+    o.name = name;
+    o.reuse = true;
+    o.readonly = readonly;
+    o.timeout = timeout;
+    return open_or_say(&o);
+}
+
+/* A value of len bytes (12 or more) that names its key and carries a
+   sequence number and a checksum, so that a torn or misplaced read shows. */
+static inline size_t make_value(unsigned char *v, uint32_t key, uint32_t seq, size_t len) {
+    memcpy(v, &key, 4);
+    memcpy(v + 4, &seq, 4);
+    uint32_t sum = (uint32_t)len;
+    for (size_t i = 12; i < len; i++) {
+        v[i] = (unsigned char)(key * 7 + seq + i);
+        sum = sum * 31 + v[i];
+    }
+    memcpy(v + 8, &sum, 4);
+    return len;
+}
+
+/* Whether v is a whole value of key, as make_value made it. */
+static inline int value_ok(const unsigned char *v, size_t len, uint32_t key) {
+    if (len < 12) return 0;
+    uint32_t k, stored, sum = (uint32_t)len;
+    memcpy(&k, v, 4);
+    memcpy(&stored, v + 8, 4);
+    for (size_t i = 12; i < len; i++)
+        sum = sum * 31 + v[i];
+    return k == key && sum == stored;
+}
+
+/* CLOCK_MONOTONIC, in seconds. */
+static inline double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Waits for a child; returns its exit status, or 100 + signal if killed. */

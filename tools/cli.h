@@ -31,8 +31,11 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
    and need only read permission; the others need read and write. */
 enum cli_access { CLI_READ, CLI_WRITE };
 
-/* Opens an existing namespace for cmd: NS is a name or a spec ("name=X
-   path=F"). Returns 0, or the exit status after saying why on stderr. */
+/* The options NS stands for: a name (the others as MMF_OPTIONS_INIT) or a
+   spec ("name=X path=F", strings kept in buf). Returns 0 or an MMF_E* code. */
+int cli_ns_options(const char *ns_arg, mmf_options *o, char *buf, size_t n);
+/* Opens an existing namespace for cmd: NS as cli_ns_options takes it.
+   Returns 0, or the exit status after saying why on stderr. */
 int cli_open(const char *cmd, const char *ns_arg, enum cli_access access, mmf **out);
 
 /* An option of a command: a flag (value NULL) or one that takes a value. */
@@ -48,8 +51,8 @@ typedef struct cli_opt {
 int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, const char **pos,
               int min, int max, int *npos);
 bool cli_wants_help(int argc, char **argv);
-/* A whole decimal number (with K/M/G for sizes when allowed). */
-bool cli_number(const char *s, bool sizes, uint64_t *out);
+/* A whole decimal number. (Sizes with K/M/G: mmf_parse_size.) */
+bool cli_number(const char *s, uint64_t *out);
 
 /* "1.5M", "640K", "12" */
 void cli_human_size(char *buf, size_t n, uint64_t bytes);

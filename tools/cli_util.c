@@ -19,21 +19,23 @@ int cli_usage(const char *cmd, const char *fmt, ...) {
     return EXIT_USAGE;
 }
 
+int cli_ns_options(const char *ns_arg, mmf_options *o, char *buf, size_t n) {
+    if (strchr(ns_arg, '=')) return mmf_parse_spec(ns_arg, o, buf, n);
+    mmf_options d = MMF_OPTIONS_INIT;
+    *o = d;
+    o->name = ns_arg;
+    return MMF_OK;
+}
+
 int cli_open(const char *cmd, const char *ns_arg, enum cli_access access, mmf **out) {
     char buf[4096];
     mmf_options o;
-    if (strchr(ns_arg, '=')) {
-        int rc = mmf_parse_spec(ns_arg, &o, buf, sizeof buf);
-        if (rc) return cli_fail(cmd, rc);
-    } else {
-        mmf_options d = MMF_OPTIONS_INIT;
-        o = d;
-        o.name = ns_arg;
-    }
+    int rc = cli_ns_options(ns_arg, &o, buf, sizeof buf);
+    if (rc) return cli_fail(cmd, rc);
     o.reuse = true; /* every command but create works on what exists */
     o.exclusive = false;
     o.readonly = access == CLI_READ;
-    int rc = mmf_open(&o, out);
+    rc = mmf_open(&o, out);
     if (rc == MMF_EPERM && access == CLI_WRITE) {
         fprintf(stderr,
                 "mmf: %s: permission denied: this user may not open %s read-write "
@@ -56,7 +58,8 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, const
         }
         if (options && a[0] == '-' && a[1] == '-') {
             const cli_opt *o = opts;
-            while (o && o->name && strcmp(o->name, a)) o++;
+            while (o && o->name && strcmp(o->name, a))
+                o++;
             if (!o || !o->name) return cli_usage(cmd, "unknown option %s", a);
             if (o->value) {
                 if (i + 1 >= argc) return cli_usage(cmd, "%s needs a value", a);
@@ -73,16 +76,12 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, const
     return 0;
 }
 
-bool cli_number(const char *s, bool sizes, uint64_t *out) {
+bool cli_number(const char *s, uint64_t *out) {
     char *end;
     if (!s || *s < '0' || *s > '9') return false;
     unsigned long long v = strtoull(s, &end, 10);
-    unsigned shift = 0;
-    if (sizes && (*end == 'K' || *end == 'k')) shift = 10, end++;
-    else if (sizes && (*end == 'M' || *end == 'm')) shift = 20, end++;
-    else if (sizes && (*end == 'G' || *end == 'g')) shift = 30, end++;
-    if (*end || v > (UINT64_MAX >> shift)) return false;
-    *out = (uint64_t)v << shift;
+    if (*end) return false;
+    *out = (uint64_t)v;
     return true;
 }
 
@@ -135,7 +134,8 @@ void cli_json_string(FILE *out, const void *val, size_t len) {
 
 void cli_hex(FILE *out, const void *val, size_t len) {
     const unsigned char *v = val;
-    for (size_t i = 0; i < len; i++) fprintf(out, "%02x", v[i]);
+    for (size_t i = 0; i < len; i++)
+        fprintf(out, "%02x", v[i]);
 }
 
 unsigned char *cli_read_stdin(size_t *len) {

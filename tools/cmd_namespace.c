@@ -6,13 +6,15 @@
 
 #include "cli.h"
 
-/* name and path of NS (a name or a spec), in buf */
-static int ns_location(const char *ns_arg, char *buf, size_t n, mmf_options *o) {
-    if (strchr(ns_arg, '=')) return mmf_parse_spec(ns_arg, o, buf, n);
-    mmf_options d = MMF_OPTIONS_INIT;
-    *o = d;
-    o->name = ns_arg;
-    return MMF_OK;
+/* create and rm: the options of the one argument NS, and opts. Returns 0, or
+   the exit status after saying why. */
+static int ns_args(const char *cmd, int argc, char **argv, const cli_opt *opts, mmf_options *o,
+                   char *buf, size_t n) {
+    const char *pos[1];
+    int npos, rc = cli_parse(cmd, argc, argv, opts, pos, 1, 1, &npos);
+    if (rc) return rc;
+    rc = cli_ns_options(pos[0], o, buf, n);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }
 
 static int cmd_create(int argc, char **argv) {
@@ -21,26 +23,23 @@ static int cmd_create(int argc, char **argv) {
     const cli_opt opts[] = {{"--size", NULL, &size_s},         {"--path", NULL, &path},
                             {"--max-vars", NULL, &max_s},      {"--mode", NULL, &mode_s},
                             {"--transient", &transient, NULL}, {NULL, NULL, NULL}};
-    const char *pos[1];
-    int n, rc = cli_parse("create", argc, argv, opts, pos, 1, 1, &n);
-    if (rc) return rc;
     char buf[4096];
     mmf_options o;
-    if ((rc = ns_location(pos[0], buf, sizeof buf, &o))) return cli_fail("create", rc);
+    int rc = ns_args("create", argc, argv, opts, &o, buf, sizeof buf);
+    if (rc) return rc;
     uint64_t v;
-    if (size_s) {
-        if (!cli_number(size_s, true, &v)) return cli_usage("create", "--size takes bytes (K/M/G)");
-        o.size = v;
-    }
+    if (size_s && mmf_parse_size(size_s, &o.size))
+        return cli_usage("create", "--size takes bytes (K/M/G)");
     if (max_s) {
-        if (!cli_number(max_s, false, &v) || v > UINT32_MAX)
+        if (!cli_number(max_s, &v) || v > UINT32_MAX)
             return cli_usage("create", "--max-vars takes a number");
         o.max_vars = (uint32_t)v;
     }
     if (mode_s) {
         char *end;
         unsigned long m = strtoul(mode_s, &end, 8);
-        if (*end || end == mode_s || m > 07777) return cli_usage("create", "--mode takes octal bits");
+        if (*end || end == mode_s || m > 07777)
+            return cli_usage("create", "--mode takes octal bits");
         o.mode = (uint32_t)m;
     }
     if (path) o.path = path;
@@ -152,35 +151,32 @@ static int cmd_stat(int argc, char **argv) {
     return fflush(stdout) ? EXIT_ERROR : EXIT_OK;
 }
 
-static int cmd_dump(int argc, char **argv) {
+/* dump and check: NS, then report on stdout through the library */
+static int report(const char *cmd, int argc, char **argv, enum cli_access access,
+                  int (*fn)(mmf *, FILE *)) {
     const char *pos[1];
-    int n, rc = cli_parse("dump", argc, argv, NULL, pos, 1, 1, &n);
+    int n, rc = cli_parse(cmd, argc, argv, NULL, pos, 1, 1, &n);
     if (rc) return rc;
     mmf *ns;
-    if ((rc = cli_open("dump", pos[0], CLI_READ, &ns))) return rc;
-    rc = mmf_dump(ns, stdout);
+    if ((rc = cli_open(cmd, pos[0], access, &ns))) return rc;
+    rc = fn(ns, stdout);
     mmf_close(ns);
-    return rc ? cli_fail("dump", rc) : EXIT_OK;
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
+
+static int cmd_dump(int argc, char **argv) {
+    return report("dump", argc, argv, CLI_READ, mmf_dump);
 }
 
 static int cmd_check(int argc, char **argv) {
-    const char *pos[1];
-    int n, rc = cli_parse("check", argc, argv, NULL, pos, 1, 1, &n);
-    if (rc) return rc;
-    mmf *ns;
-    if ((rc = cli_open("check", pos[0], CLI_WRITE, &ns))) return rc;
-    rc = mmf_check(ns, stdout);
-    mmf_close(ns);
-    return rc ? cli_fail("check", rc) : EXIT_OK;
+    return report("check", argc, argv, CLI_WRITE, mmf_check);
 }
 
 static int cmd_rm(int argc, char **argv) {
-    const char *pos[1];
-    int n, rc = cli_parse("rm", argc, argv, NULL, pos, 1, 1, &n);
-    if (rc) return rc;
     char buf[4096];
     mmf_options o;
-    if ((rc = ns_location(pos[0], buf, sizeof buf, &o))) return cli_fail("rm", rc);
+    int rc = ns_args("rm", argc, argv, NULL, &o, buf, sizeof buf);
+    if (rc) return rc;
     rc = mmf_unlink(o.name, o.path);
     return rc ? cli_fail("rm", rc) : EXIT_OK;
 }

@@ -27,8 +27,10 @@ static int get_whole(mmf *ns, const char *key, unsigned char **val, size_t *len,
 
 static int cmd_get(int argc, char **argv) {
     bool hex = false, json = false, version = false;
-    const cli_opt opts[] = {{"--hex", &hex, NULL}, {"--json", &json, NULL},
-                            {"--version", &version, NULL}, {NULL, NULL, NULL}};
+    const cli_opt opts[] = {{"--hex", &hex, NULL},
+                            {"--json", &json, NULL},
+                            {"--version", &version, NULL},
+                            {NULL, NULL, NULL}};
     const char *pos[2];
     int n, rc = cli_parse("get", argc, argv, opts, pos, 2, 2, &n);
     if (rc) return rc;
@@ -72,7 +74,7 @@ static int cmd_set(int argc, char **argv) {
     int n, rc = cli_parse("set", argc, argv, opts, pos, 2, 3, &n);
     if (rc) return rc;
     uint64_t expected = 0;
-    if (if_version && !cli_number(if_version, false, &expected))
+    if (if_version && !cli_number(if_version, &expected))
         return cli_usage("set", "--if-version takes a version number");
     const unsigned char *val = (const unsigned char *)pos[2];
     unsigned char *input = NULL;
@@ -227,8 +229,10 @@ static int report_change(struct watch *w, uint64_t *seen) {
             fputs("}\n", stdout);
         } else {
             printf("%s\t%" PRIu64 "\t", w->key, ver);
-            if (rc) fputs("(deleted)", stdout);
-            else cli_preview(stdout, val, len, 64);
+            if (rc)
+                fputs("(deleted)", stdout);
+            else
+                cli_preview(stdout, val, len, 64);
             putchar('\n');
         }
         fflush(stdout);
@@ -283,7 +287,7 @@ static int cmd_watch(int argc, char **argv) {
     int n, rc = cli_parse("watch", argc, argv, opts, pos, 2, 65, &n);
     if (rc) return rc;
     uint64_t count = 0;
-    if (count_s && (!cli_number(count_s, false, &count) || count == 0))
+    if (count_s && (!cli_number(count_s, &count) || count == 0))
         return cli_usage("watch", "--count takes a number above 0");
     double timeout = 0;
     if (timeout_s) {
@@ -298,8 +302,8 @@ static int cmd_watch(int argc, char **argv) {
     struct watch w[64];
     pthread_t th[64];
     for (int i = 1; i < n; i++) {
-        w[i - 1] = (struct watch){ns, pos[i], json, timeout > 0 ? now_s() + timeout : 0, &out,
-                                  &remaining, 0};
+        w[i - 1] = (struct watch){ns,   pos[i],     json, timeout > 0 ? now_s() + timeout : 0,
+                                  &out, &remaining, 0};
         pthread_create(&th[i - 1], NULL, watch_key, &w[i - 1]);
     }
     for (int i = 1; i < n; i++) {
