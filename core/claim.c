@@ -25,7 +25,8 @@
 #include "internal.h"
 #include "../index/seq.h"
 
-#define SPINS_BEFORE_LIVENESS 2048u
+#define LIVENESS_FIRST_NS 200000u  /* a claim is held for one short write */
+#define LIVENESS_PERIOD_NS 1000000u /* then look once a millisecond */
 #define STALLS_BEFORE_ORPHAN 64u
 
 void mmf__wake_slot(struct mmf_slot *s) {
@@ -74,14 +75,23 @@ static void repair_for_reader(mmf *ns, struct mmf_slot *s, uint64_t owner) {
     }
 }
 
+bool mmf__liveness_due(uint64_t *next_ns) {
+    uint64_t now = mmf__now_ns();
+    if (!*next_ns) *next_ns = now + LIVENESS_FIRST_NS;
+    if (now < *next_ns) return false;
+    *next_ns = now + LIVENESS_PERIOD_NS;
+    return true;
+}
+
 int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
-    uint64_t seen = 0;
+    uint64_t seen = 0, next_check = 0;
     if (mmfi_claim(s, token, &seen)) return MMF_OK; /* the usual case: no clock read */
     mmf_deadline dl, *d = &dl;
     mmf__deadline_in(&dl, ns->timeout);
     for (uint64_t round = 0;; round++) {
         if (mmfi_claim(s, token, &seen)) return MMF_OK;
-        if (round >= SPINS_BEFORE_LIVENESS && round % 64 == 0 && !mmf__alive(ns, seen)) {
+        /* by time, not by rounds: under load a round can take a time slice */
+        if (round % 16 == 0 && mmf__liveness_due(&next_check) && !mmf__alive(ns, seen)) {
             /* a dead structural writer's claim is recovery's, unless we hold
                the mutex ourselves (a structural claimer does): recovery ran
                when we took it, so what is left is damage, ours to clear */

@@ -109,6 +109,9 @@ void mmf__recover_try(mmf *ns);
 /* claim.c: waiting for a slot's claim (up to the handle's timeout), taking
    over a dead writer's; token from mmf__me */
 int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token);
+/* Whether it is time to ask if a holder lives: 0.2 ms after the first call
+   (*next_ns starts 0), then every millisecond. */
+bool mmf__liveness_due(uint64_t *next_ns);
 /* A reader's answer to a slot stuck odd (index.h, mmfi_stall). A waiter
    (mmf_wait) sets `waiting`: once the slot's writer is known alive it gives
    up at once, with the slot in `busy`, and sleeps instead of stalling. */

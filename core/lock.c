@@ -111,11 +111,13 @@ static int wait_for_claims(mmf *ns, uint64_t me, const mmf_deadline *d) {
     uint64_t used = load_relaxed(&ns->hdr->slots_used); /* mutex held */
     for (uint64_t i = 0; i < used && i < ns->t.nslots; i++) {
         struct mmf_slot *s = &ns->t.slots[i];
+        uint64_t next_check = 0;
         for (uint64_t round = 0;; round++) {
             uint64_t o = load_seq_cst(&s->owner); /* see the file comment */
             if (o == 0) break;
             /* we hold the mutex, so a structural claim is a dead one too */
-            if (round > 2048 && round % 64 == 0 && ((o & MMF_OWNER_STRUCT) || !mmf__alive(ns, o))) {
+            if (round % 16 == 0 && mmf__liveness_due(&next_check) &&
+                ((o & MMF_OWNER_STRUCT) || !mmf__alive(ns, o))) {
                 if (mmf__take_over(ns, s, o, me)) mmfi_release(s);
                 continue;
             }
