@@ -95,22 +95,47 @@ __attribute__((noinline)) static int var_get_slow(mmf_var *var, void *buf, size_
     return mmf__get_result(rc, &hit, &st_ctx, len, version, NULL);
 }
 
+/* The slot the cache word c names: checked against nslots before it was
+   cached. */
+MMF_INLINE struct mmf_slot *cached_slot(const mmf_var *var, uint64_t c) {
+    return (struct mmf_slot *)(var->slot_base + (c & MMF_MAX_VARS) * sizeof(struct mmf_slot));
+}
+
+/* The fast read for any inline value (fast.h), then the whole protocol. */
+__attribute__((noinline)) static int var_get_any(mmf_var *var, void *buf, size_t cap,
+                                                 size_t *len, uint64_t *version) {
+    uint64_t c = load_relaxed(&var->cache); /* private to the process; see the top */
+    mmfi_hit hit;
+    if (c && mmfi_read_fast_at(cached_slot(var, c), c, buf, cap, &hit) == MMFI_FOUND) {
+        *len = hit.len;
+        if (version) *version = hit.version;
+        return MMF_OK;
+    }
+    return var_get_slow(var, buf, cap, len, version);
+}
+
+/* The hot path: a full 64-byte inline value, straight through with nothing
+   to save (every other case is a tail call away). The same loads, checks
+   and orders as fast.h's mmfi_read_fast_at. */
 int mmf_var_get(mmf_var *var, void *buf, size_t cap, size_t *len, uint64_t *version) {
     if (__builtin_expect(!var || !len, 0)) return MMF_EINVAL;
     if (__builtin_expect(!buf, 0) && cap) return MMF_EINVAL;
     uint64_t c = load_relaxed(&var->cache); /* private to the process; see the top */
-    if (__builtin_expect(c != 0, 1)) {
-        /* the slot c names: checked against nslots before it was cached */
-        struct mmf_slot *s =
-            (struct mmf_slot *)(var->slot_base + (c & MMF_MAX_VARS) * sizeof(struct mmf_slot));
-        mmfi_hit hit;
-        if (__builtin_expect(mmfi_read_fast_at(s, c, buf, cap, &hit) == MMFI_FOUND, 1)) {
-            *len = hit.len;
-            if (version) *version = hit.version;
-            return MMF_OK;
-        }
-    }
-    return var_get_slow(var, buf, cap, len, version);
+    if (__builtin_expect(c == 0 || cap < MMF_VALUE_INLINE, 0)) goto any;
+    struct mmf_slot *s = cached_slot(var, c);
+    uint64_t g = seq_read_begin(&s->gen);
+    /* relaxed: validated by the gen re-check */
+    if (__builtin_expect(load_relaxed(&s->incarnation) != c, 0)) goto any;
+    uint64_t vs = load_relaxed(&s->vstate);
+    if (__builtin_expect((g & 1) || VS_LEN(vs) != MMF_VALUE_INLINE, 0)) goto any;
+    if (__builtin_expect(VS_ORDER(vs) != MMF_ORDER_INLINE, 0)) goto any;
+    words_load_64(buf, (const mmf_a64 *)((char *)s->ival + ((vs >> 26) & 64)));
+    if (__builtin_expect(seq_read_retry(&s->gen, g), 0)) goto any;
+    *len = MMF_VALUE_INLINE;
+    if (version) *version = g;
+    return MMF_OK;
+any:
+    return var_get_any(var, buf, cap, len, version);
 }
 
 /* A write through the handle: in place on the cached slot (resolved first

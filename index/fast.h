@@ -25,19 +25,22 @@ enum { MMFI_SLOW = 4 };
    key of klen bytes with an inline value */
 #define MMFI_FAST_VS(klen) ((uint64_t)(klen) | (uint64_t)MMF_ORDER_INLINE << 8)
 
-/* The copy and the answer, for a slot whose identity the caller checked:
-   its value fits cap64 (cap, at most 64) and it is inline. */
+/* The copy and the answer, for a slot whose identity the caller checked
+   and whose value is inline: it fits cap (and the 64-byte buffer). */
 MMF_INLINE int mmfi_copy_fast(struct mmf_slot *s, uint64_t g, uint64_t vs, uint64_t sinc,
-                              void *buf, size_t cap64, mmfi_hit *hit) {
+                              void *buf, size_t cap, mmfi_hit *hit) {
     size_t len = VS_LEN(vs);
-    /* g odd: a write under way */
-    if (__builtin_expect((g & 1) | (len > cap64), 0)) return MMFI_SLOW;
     /* (vs >> 26) & 64 is VS_CUR(vs) * 64: the current inline buffer */
     const mmf_a64 *src = (const mmf_a64 *)((char *)s->ival + ((vs >> 26) & 64));
-    if (len == MMF_VALUE_INLINE)
-        words_load_64(buf, src); /* a full buffer: no jump */
-    else
+    /* g odd: a write under way; len > 64: only in a damaged or torn slot */
+    if (__builtin_expect(g & 1, 0)) return MMFI_SLOW;
+    if (len == MMF_VALUE_INLINE) {
+        if (__builtin_expect(cap < MMF_VALUE_INLINE, 0)) return MMFI_SLOW;
+        words_load_64(buf, src); /* a full buffer: straight, no jump */
+    } else {
+        if (__builtin_expect(len > cap || len > MMF_VALUE_INLINE, 0)) return MMFI_SLOW;
         words_load_small(buf, src, len);
+    }
     if (__builtin_expect(seq_read_retry(&s->gen, g), 0)) return MMFI_SLOW;
     hit->version = g;
     hit->vstate = vs;
@@ -65,12 +68,12 @@ MMF_INLINE struct mmfi_key16 mmfi_key16_of(const char *key, size_t klen) {
     return k;
 }
 
-/* Slot s holds key k and its inline value fits cap64: the copy in buf and
+/* Slot s holds key k and its inline value fits cap: the copy in buf and
    MMFI_FOUND (hit->slot is left to the caller); MMFI_OTHER if it holds
    another key; MMFI_SLOW for anything else. The key compares both words: a
    slot keeps the words past its key zero, as k does, so a mismatch there
    is damage or a torn read, and MMFI_SLOW sorts it out. */
-MMF_INLINE int mmfi_read_fast(struct mmf_slot *s, struct mmfi_key16 k, void *buf, size_t cap64,
+MMF_INLINE int mmfi_read_fast(struct mmf_slot *s, struct mmfi_key16 k, void *buf, size_t cap,
                               mmfi_hit *hit) {
     uint64_t g = seq_read_begin(&s->gen);
     /* relaxed: every field below is re-validated by the gen re-check */
@@ -81,7 +84,7 @@ MMF_INLINE int mmfi_read_fast(struct mmf_slot *s, struct mmfi_key16 k, void *buf
     /* another key length, a value in blocks, a hash collision or a torn
        read: rare, and the slow path sorts each out */
     if (__builtin_expect(diff != 0, 0)) return MMFI_SLOW;
-    return mmfi_copy_fast(s, g, vs, 0, buf, cap64, hit); /* by key: no incarnation needed */
+    return mmfi_copy_fast(s, g, vs, 0, buf, cap, hit); /* by key: no incarnation needed */
 }
 
 /* The same through a handle: slot s if its incarnation is still inc. */
@@ -93,7 +96,7 @@ MMF_INLINE int mmfi_read_fast_at(struct mmf_slot *s, uint64_t inc, void *buf, si
         return MMFI_SLOW; /* another incarnation: re-resolve */
     uint64_t vs = load_relaxed(&s->vstate);
     if (__builtin_expect(VS_ORDER(vs) != MMF_ORDER_INLINE, 0)) return MMFI_SLOW;
-    return mmfi_copy_fast(s, g, vs, inc, buf, cap < 64 ? cap : 64, hit);
+    return mmfi_copy_fast(s, g, vs, inc, buf, cap, hit);
 }
 
 /* mmfi_get's common case, for a key of up to 16 bytes: MMFI_FOUND,
@@ -106,7 +109,6 @@ MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, vo
     struct mmf_slot *slots = t->slots;
     uint64_t mask = t->mask, nslots = t->nslots, tag = ENTRY_TAG(k.hash);
     const uint64_t tag_bits = ~((1ull << MMF_SLOT_BITS) - 1u);
-    size_t cap64 = cap < 64 ? cap : 64;
     for (uint64_t i = 0; i <= mask; i++) {
         /* acquire: pairs with mmfi_set_entry, so the slot is seen whole */
         uint64_t e = load_acquire(&entries[(k.hash + i) & mask]);
@@ -115,7 +117,7 @@ MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, vo
         if ((e & tag_bits) == tag) {
             uint64_t slot = ENTRY_SLOT(e);
             if (__builtin_expect(slot >= nslots, 0)) return MMFI_SLOW; /* ECORRUPT there */
-            int rc = mmfi_read_fast(&slots[slot], k, buf, cap64, hit);
+            int rc = mmfi_read_fast(&slots[slot], k, buf, cap, hit);
             if (__builtin_expect(rc == MMFI_FOUND, 1)) {
                 hit->slot = slot;
                 return rc;
