@@ -79,6 +79,12 @@ static int check_slot(mmf *ns, uint64_t i, uint64_t entry, uint8_t *seen, FILE *
                (unsigned long long)i);
         return 1;
     }
+    /* a handle trusts the slot an incarnation names (core/var.c checks it
+       before caching; this finds the damage) */
+    if (MMF_INC_SLOT(load_relaxed(&s->incarnation)) != i) {
+        REPORT("slot %llu: its incarnation names another slot\n", (unsigned long long)i);
+        return 1;
+    }
     uint64_t off[3];
     unsigned order[3];
     /* loaded once: the blocks, the key length and the key's place all come
