@@ -237,14 +237,13 @@ static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
     return MMF_OK;
 }
 
+/* No lookup under the slot's generation: the probe only finds the slot
+   (mmfi_find_hint); the claim, then the key checked under it, make sure. A
+   slot mid-write is waited for by the claim, as before. */
 static int write_inplace(mmf *ns, uint64_t me, const struct mmfi_key *k, struct mmf__write_op *op) {
-    MMF_READ_STALL(st, ns);
-    mmfi_hit hit;
-    int rc = mmfi_get(&ns->t, k, NULL, 0, &hit, &st);
-    if (rc == MMFI_MISSING) return MMF__FALLBACK;
-    if (rc == MMFI_ESTALL) return st_ctx.err;
-    if (rc < 0) return MMF_ECORRUPT;
-    return mmf__write_slot(ns, me, hit.slot, k, 0, op);
+    int64_t slot = mmfi_find_hint(&ns->t, k);
+    if (slot < 0) return MMF__FALLBACK; /* missing (or odd): the structural path decides */
+    return mmf__write_slot(ns, me, (uint64_t)slot, k, 0, op);
 }
 
 int mmf__write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct mmf__write_op *op) {

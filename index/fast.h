@@ -130,4 +130,29 @@ MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, vo
     return MMFI_SLOW;
 }
 
+/* Where key k (any length) seems to be, for a writer: the slot of the first
+   live entry with its tag whose slot has its hash, loaded relaxed and
+   unvalidated. Only a hint: the writer claims the slot and then checks that
+   it holds the key (mmfi_holds_key), and anything else goes the structural
+   way. The slot's index, or -1: the probe met EMPTY (or went the whole
+   table round, or an entry out of range). */
+MMF_INLINE int64_t mmfi_find_hint(const struct mmfi_table *t, const struct mmfi_key *k) {
+    const mmf_a64 *entries = t->entries;
+    uint64_t mask = t->mask, h = k->hash, tag = ENTRY_TAG(h);
+    const uint64_t tag_bits = ~((1ull << MMF_SLOT_BITS) - 1u);
+    for (uint64_t i = 0; i <= mask; i++) {
+        /* acquire: pairs with mmfi_set_entry, as for a reader */
+        uint64_t e = load_acquire(&entries[(h + i) & mask]);
+        if ((e & tag_bits) == tag) {
+            uint64_t slot = ENTRY_SLOT(e);
+            if (slot >= t->nslots) return -1;
+            /* relaxed: a hint, checked under the claim */
+            if (load_relaxed(&t->slots[slot].hash) == h) return (int64_t)slot;
+        } else if (e == MMF_ENTRY_EMPTY) {
+            return -1;
+        }
+    }
+    return -1;
+}
+
 #endif

@@ -99,7 +99,10 @@ uint64_t mmfi_write_inplace(struct mmf_slot *s, const struct mmfi_place *p, cons
     uint64_t vs = p->vs;
     unsigned spare = !VS_CUR(vs);
     uint64_t odd = seq_write_begin(&s->gen, 0);
-    if (len) words_store(p->spare, val, len);
+    if (VS_ORDER(vs) == MMF_ORDER_INLINE && len <= MMF_VALUE_INLINE)
+        words_store_small(p->spare, val, len);
+    else if (len)
+        words_store(p->spare, val, len);
     MMF_CRASH_POINT("inplace.written");
     /* release: recovery reading vstate (acquire) sees the value it names */
     store_release(&s->vstate, VS_WITH_TAG(VS_MAKE(len, spare, VS_KLEN(vs), VS_ORDER(vs)), tag));

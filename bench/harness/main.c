@@ -23,6 +23,8 @@ static const workload workloads[] = {
     {"ping-pong", "2 processes bounce a message; latency is the round trip", W_PINGPONG, 2},
     {"publish", "1 process publishes 1000/s, 2 sleep until woken; latency to wake-up", W_PUBLISH,
      3},
+    {"publish x1", "1 process publishes 1000/s, 1 waits on another core; latency to wake-up",
+     W_PUBLISH, 2},
 };
 #define NWORKLOADS (sizeof workloads / sizeof *workloads)
 
