@@ -277,7 +277,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
      (uint64_t)sizeof(struct mmf_slot) << 1 ^ (uint64_t)sizeof(pthread_mutex_t) << 9 ^             \
      (uint64_t)offsetof(struct mmf_header, intent) << 17 ^ (uint64_t)MMF_SLOT_BITS << 23 ^                                         \
      (uint64_t)offsetof(struct mmf_header, mutex) << 29 ^ (uint64_t)MMFA_ORDERS << 41 ^            \
-     (uint64_t)MMF_KEY_INLINE << 47 ^ (uint64_t)MMF_VALUE_INLINE << 53 ^ (uint64_t)MMF_REGS << 3 ^  \
+     (uint64_t)MMF_KEY_INLINE << 47 ^ (uint64_t)MMF_VALUE_INLINE << 53 ^ (uint64_t)MMF_REGS << 3 ^ \
      (uint64_t)offsetof(struct mmf_slot, incarnation) << 58)
 
 #endif

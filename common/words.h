@@ -34,9 +34,9 @@ MMF_INLINE void words_load(void *dst, const mmf_a64 *src, size_t len) {
     }
 }
 
-#define WORDS_LOAD_1(i)                                                                           \
+#define WORDS_LOAD_1(i)                                                                            \
     do {                                                                                           \
-        uint64_t w_ = load_relaxed(&src[i]); /* ordered by the caller's seqlock */                  \
+        uint64_t w_ = load_relaxed(&src[i]); /* ordered by the caller's seqlock */                 \
         memcpy(d + 8 * (i), &w_, 8);                                                               \
     } while (0)
 
@@ -46,15 +46,32 @@ MMF_INLINE void words_load_small(void *dst, const mmf_a64 *src, size_t len) {
     unsigned char *d = dst;
     size_t n = len / 8, r = len % 8;
     switch (n) {
-    case 8: WORDS_LOAD_1(7); __attribute__((fallthrough));
-    case 7: WORDS_LOAD_1(6); __attribute__((fallthrough));
-    case 6: WORDS_LOAD_1(5); __attribute__((fallthrough));
-    case 5: WORDS_LOAD_1(4); __attribute__((fallthrough));
-    case 4: WORDS_LOAD_1(3); __attribute__((fallthrough));
-    case 3: WORDS_LOAD_1(2); __attribute__((fallthrough));
-    case 2: WORDS_LOAD_1(1); __attribute__((fallthrough));
-    case 1: WORDS_LOAD_1(0); __attribute__((fallthrough));
-    default: break;
+    case 8:
+        WORDS_LOAD_1(7);
+        __attribute__((fallthrough));
+    case 7:
+        WORDS_LOAD_1(6);
+        __attribute__((fallthrough));
+    case 6:
+        WORDS_LOAD_1(5);
+        __attribute__((fallthrough));
+    case 5:
+        WORDS_LOAD_1(4);
+        __attribute__((fallthrough));
+    case 4:
+        WORDS_LOAD_1(3);
+        __attribute__((fallthrough));
+    case 3:
+        WORDS_LOAD_1(2);
+        __attribute__((fallthrough));
+    case 2:
+        WORDS_LOAD_1(1);
+        __attribute__((fallthrough));
+    case 1:
+        WORDS_LOAD_1(0);
+        __attribute__((fallthrough));
+    default:
+        break;
     }
     if (__builtin_expect(r != 0, 0)) {
         uint64_t w = load_relaxed(&src[n]); /* ordered by the caller's seqlock */
@@ -88,7 +105,7 @@ MMF_INLINE void words_load_64(void *dst, const mmf_a64 *src) {
 }
 #undef WORDS_LOAD_1
 
-#define WORDS_STORE_1(i)                                                                          \
+#define WORDS_STORE_1(i)                                                                           \
     do {                                                                                           \
         uint64_t w_;                                                                               \
         memcpy(&w_, s + 8 * (i), 8);                                                               \
@@ -101,15 +118,32 @@ MMF_INLINE void words_store_small(mmf_a64 *dst, const void *src, size_t len) {
     const unsigned char *s = src;
     size_t n = len / 8, r = len % 8;
     switch (n) {
-    case 8: WORDS_STORE_1(7); __attribute__((fallthrough));
-    case 7: WORDS_STORE_1(6); __attribute__((fallthrough));
-    case 6: WORDS_STORE_1(5); __attribute__((fallthrough));
-    case 5: WORDS_STORE_1(4); __attribute__((fallthrough));
-    case 4: WORDS_STORE_1(3); __attribute__((fallthrough));
-    case 3: WORDS_STORE_1(2); __attribute__((fallthrough));
-    case 2: WORDS_STORE_1(1); __attribute__((fallthrough));
-    case 1: WORDS_STORE_1(0); __attribute__((fallthrough));
-    default: break;
+    case 8:
+        WORDS_STORE_1(7);
+        __attribute__((fallthrough));
+    case 7:
+        WORDS_STORE_1(6);
+        __attribute__((fallthrough));
+    case 6:
+        WORDS_STORE_1(5);
+        __attribute__((fallthrough));
+    case 5:
+        WORDS_STORE_1(4);
+        __attribute__((fallthrough));
+    case 4:
+        WORDS_STORE_1(3);
+        __attribute__((fallthrough));
+    case 3:
+        WORDS_STORE_1(2);
+        __attribute__((fallthrough));
+    case 2:
+        WORDS_STORE_1(1);
+        __attribute__((fallthrough));
+    case 1:
+        WORDS_STORE_1(0);
+        __attribute__((fallthrough));
+    default:
+        break;
     }
     if (r) {
         uint64_t w = 0;

@@ -225,7 +225,8 @@ static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
     MMF_CRASH_POINT("insert.claimed");
     int was_tomb = load_relaxed(&ns->t.entries[pos]) == MMF_ENTRY_TOMB; /* mutex held */
     struct mmf_slot_image img;
-    mmfi_make_image(&img, k, mmfi_next_incarnation(&ns->t, s), ko, b[0], b[1], order, op->val, op->len);
+    mmfi_make_image(&img, k, mmfi_next_incarnation(&ns->t, s), ko, b[0], b[1], order, op->val,
+                    op->len);
     img.vstate = VS_WITH_TAG(img.vstate, op->tag);
     publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1, pos, ENTRY_MAKE(k->hash, idx));
     MMF_CRASH_POINT("insert.before_release");

@@ -87,8 +87,8 @@ int mmf__var_read(mmf_var *var, void *buf, size_t cap, mmfi_hit *hit, const mmfi
     return rc;
 }
 
-__attribute__((noinline)) static int var_get_slow(mmf_var *var, void *buf, size_t cap,
-                                                  size_t *len, uint64_t *version) {
+__attribute__((noinline)) static int var_get_slow(mmf_var *var, void *buf, size_t cap, size_t *len,
+                                                  uint64_t *version) {
     MMF_READ_STALL(st, var->ns);
     mmfi_hit hit;
     int rc = mmf__var_read(var, buf, cap, &hit, &st);
@@ -102,8 +102,8 @@ MMF_INLINE struct mmf_slot *cached_slot(const mmf_var *var, uint64_t c) {
 }
 
 /* The fast read for any inline value (fast.h), then the whole protocol. */
-__attribute__((noinline)) static int var_get_any(mmf_var *var, void *buf, size_t cap,
-                                                 size_t *len, uint64_t *version) {
+__attribute__((noinline)) static int var_get_any(mmf_var *var, void *buf, size_t cap, size_t *len,
+                                                 uint64_t *version) {
     uint64_t c = load_relaxed(&var->cache); /* private to the process; see the top */
     mmfi_hit hit;
     if (c && mmfi_read_fast_at(cached_slot(var, c), c, buf, cap, &hit) == MMFI_FOUND) {

@@ -27,8 +27,8 @@ enum { MMFI_SLOW = 4 };
 
 /* The copy and the answer, for a slot whose identity the caller checked
    and whose value is inline: it fits cap (and the 64-byte buffer). */
-MMF_INLINE int mmfi_copy_fast(struct mmf_slot *s, uint64_t g, uint64_t vs, uint64_t sinc,
-                              void *buf, size_t cap, mmfi_hit *hit) {
+MMF_INLINE int mmfi_copy_fast(struct mmf_slot *s, uint64_t g, uint64_t vs, uint64_t sinc, void *buf,
+                              size_t cap, mmfi_hit *hit) {
     size_t len = VS_LEN(vs);
     /* (vs >> 26) & 64 is VS_CUR(vs) * 64: the current inline buffer */
     const mmf_a64 *src = (const mmf_a64 *)((char *)s->ival + ((vs >> 26) & 64));
@@ -102,8 +102,8 @@ MMF_INLINE int mmfi_read_fast_at(struct mmf_slot *s, uint64_t inc, void *buf, si
 /* mmfi_get's common case, for a key of up to 16 bytes: MMFI_FOUND,
    MMFI_MISSING (an EMPTY entry ends the probe: no stall function is needed
    to say so), or MMFI_SLOW. */
-MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, void *buf,
-                             size_t cap, mmfi_hit *hit) {
+MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, void *buf, size_t cap,
+                             mmfi_hit *hit) {
     /* the table's fields, loaded once: the acquires below would reload them */
     const mmf_a64 *entries = t->entries;
     struct mmf_slot *slots = t->slots;

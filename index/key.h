@@ -48,7 +48,8 @@ MMF_INLINE void mmfi_key_init(struct mmfi_key *k, const char *key, size_t klen) 
         /* bytes 8..klen-1: the 8 ending at the key's end, shifted down */
         k->words[1] = klen > 8 ? key_load8(key + klen - 8) >> (8 * (16 - klen)) : 0;
     } else if (klen >= 8) {
-        for (size_t i = 0; i < full; i++) k->words[i] = key_load8(key + 8 * i);
+        for (size_t i = 0; i < full; i++)
+            k->words[i] = key_load8(key + 8 * i);
         /* the last r bytes: the 8 ending at the key's end, shifted down */
         if (r) k->words[full] = key_load8(key + klen - 8) >> (8 * (8 - r));
     } else if (klen >= 4) {

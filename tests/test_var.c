@@ -209,7 +209,7 @@ static void test_many_handles_churn(void) {
     long steps = soak_count("MMF_VAR_STEPS", 20000);
     srand(seed);
     mmf_var **h = calloc(KEYS, sizeof *h);
-    char (*names)[24] = calloc(KEYS, sizeof *names);
+    char(*names)[24] = calloc(KEYS, sizeof *names);
     CU_ASSERT_FATAL(h && names);
     for (int i = 0; i < KEYS; i++) {
         snprintf(names[i], sizeof names[i], "churn:%d", i);
@@ -221,15 +221,28 @@ static void test_many_handles_churn(void) {
     for (long s = 0; s < steps && !bad; s++) {
         int i = rand() % KEYS, op = rand() % 6;
         size_t len = (size_t)(rand() % 5 == 0 ? rand() % 400 : rand() % 70);
-        for (size_t j = 0; j < len; j++) val[j] = (char)(i + j + s);
+        for (size_t j = 0; j < len; j++)
+            val[j] = (char)(i + j + s);
         int rc;
         switch (op) {
-        case 0: rc = mmf_set(ns, names[i], val, len); break;
-        case 1: rc = mmf_var_set(h[i], val, len); break;
-        case 2: rc = mmf_delete(ns, names[i]); break;
-        case 3: rc = mmf_delete(ns, names[i]) ? 0 : mmf_var_set(h[i], val, len); break;
-        case 4: rc = mmf_var_cas(h[i], 0, val, len); break;
-        default: rc = mmf_var_get(h[i], val, sizeof val, &len, NULL); break;
+        case 0:
+            rc = mmf_set(ns, names[i], val, len);
+            break;
+        case 1:
+            rc = mmf_var_set(h[i], val, len);
+            break;
+        case 2:
+            rc = mmf_delete(ns, names[i]);
+            break;
+        case 3:
+            rc = mmf_delete(ns, names[i]) ? 0 : mmf_var_set(h[i], val, len);
+            break;
+        case 4:
+            rc = mmf_var_cas(h[i], 0, val, len);
+            break;
+        default:
+            rc = mmf_var_get(h[i], val, sizeof val, &len, NULL);
+            break;
         }
         if (rc != MMF_OK && rc != MMF_ENOTFOUND && rc != MMF_ECONFLICT) bad = 1;
         /* not always the handle just used: a handle must also be right when
@@ -266,8 +279,10 @@ static void *reader(void *arg) {
     size_t len;
     while (!atomic_load(&stop)) {
         int rc = mmf_var_get(shared, buf, sizeof buf, &len, NULL);
-        if (rc == MMF_OK && (len < 4 || memcmp(buf, "mine", 4))) bad++;
-        else if (rc != MMF_OK && rc != MMF_ENOTFOUND) bad++;
+        if (rc == MMF_OK && (len < 4 || memcmp(buf, "mine", 4)))
+            bad++;
+        else if (rc != MMF_OK && rc != MMF_ENOTFOUND)
+            bad++;
     }
     return (void *)bad;
 }
@@ -277,7 +292,8 @@ static void test_threads_share_a_handle(void) {
     CU_ASSERT_EQUAL_FATAL(mmf_var_open(ns, "mine", &shared), MMF_OK);
     atomic_store(&stop, 0);
     pthread_t th[3];
-    for (int i = 0; i < 3; i++) pthread_create(&th[i], NULL, reader, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, reader, NULL);
     char v[100];
     for (int round = 0; round < 3000; round++) {
         size_t n = 4 + (size_t)(round % 90);

@@ -36,9 +36,12 @@ static void *connect_spin(const bench_cfg *cfg, double spin) {
     c->var = calloc(c->n, sizeof *c->var);
     int rc = c->var ? 0 : MMF_ENOMEM;
     for (unsigned i = 0; i < c->n && !rc; i++) {
-        if (i < cfg->keys) bench_key(key, i);
-        else if (i == cfg->keys) snprintf(key, sizeof key, "hot");
-        else snprintf(key, sizeof key, "counter.%u", (i - cfg->keys - 1) % 4u);
+        if (i < cfg->keys)
+            bench_key(key, i);
+        else if (i == cfg->keys)
+            snprintf(key, sizeof key, "hot");
+        else
+            snprintf(key, sizeof key, "counter.%u", (i - cfg->keys - 1) % 4u);
         rc = mmf_var_open(c->ns, key, &c->var[i]);
     }
     if (!rc) rc = mmf_var_open(c->ns, "side.0", &c->side[0]);
@@ -114,7 +117,8 @@ static int subscribe_next(void *vc, uint64_t *msg) {
 
 static void disconnect(void *vc) {
     struct conn *c = vc;
-    for (unsigned i = 0; i < c->n; i++) mmf_var_close(c->var[i]);
+    for (unsigned i = 0; i < c->n; i++)
+        mmf_var_close(c->var[i]);
     mmf_var_close(c->side[0]);
     mmf_var_close(c->side[1]);
     mmf_var_close(c->published);

@@ -28,8 +28,9 @@ static const workload workloads[] = {
 };
 #define NWORKLOADS (sizeof workloads / sizeof *workloads)
 
-static const bench_backend *const backends[] = {
-    &backend_mmf, &backend_mmf_var, &backend_mmf_spin, &backend_lmdb, &backend_redis, &backend_pipe};
+static const bench_backend *const backends[] = {&backend_mmf,   &backend_mmf_var,
+                                                &backend_mmf_spin, &backend_lmdb,
+                                                &backend_redis, &backend_pipe};
 
 /* Whether name is one of the comma-separated names in list. */
 static int listed(const char *list, const char *name) {

@@ -27,9 +27,11 @@ __attribute__((noinline)) static unsigned run_gets(mmf *ns, int handles, void *c
     size_t len;
     unsigned bad = 0;
     if (handles)
-        for (long i = 0; i < n; i++) bad |= mmf_var_get(order[i], buf, sizeof buf, &len, NULL);
+        for (long i = 0; i < n; i++)
+            bad |= mmf_var_get(order[i], buf, sizeof buf, &len, NULL);
     else
-        for (long i = 0; i < n; i++) bad |= mmf_get(ns, order[i], buf, sizeof buf, &len);
+        for (long i = 0; i < n; i++)
+            bad |= mmf_get(ns, order[i], buf, sizeof buf, &len);
     return bad;
 }
 
@@ -62,7 +64,8 @@ int main(int argc, char **argv) {
     mmf_var **vars = NULL;
     void **order = malloc(sizeof *order * (size_t)(n > 0 ? n : 1));
     if (handles) vars = calloc(KEYS, sizeof *vars);
-    for (unsigned i = 0; handles && vars && i < KEYS && !rc; i++) rc = mmf_var_open(ns, keys[i], &vars[i]);
+    for (unsigned i = 0; handles && vars && i < KEYS && !rc; i++)
+        rc = mmf_var_open(ns, keys[i], &vars[i]);
     uint64_t x = 88172645463325252ull; /* xorshift64: the same keys every run */
     for (long i = 0; order && (vars || !handles) && i < n; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -70,7 +73,8 @@ int main(int argc, char **argv) {
         order[i] = handles ? (void *)vars[k] : (void *)keys[k];
     }
     unsigned bad = rc || !order || (handles && !vars) ? 1 : run_gets(ns, handles, order, n);
-    for (unsigned i = 0; vars && i < KEYS; i++) mmf_var_close(vars[i]);
+    for (unsigned i = 0; vars && i < KEYS; i++)
+        mmf_var_close(vars[i]);
     free(vars);
     free(order);
     mmf_close(ns);
