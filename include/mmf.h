@@ -250,9 +250,11 @@ int mmf_add_i64(mmf *ns, const char *key, int64_t delta, int64_t *result);
 
 /* Returns once the version of key differs from version, including by its
    creation or deletion: at once if it already does. timeout in seconds, 0 =
-   forever. It polls for the handle's `spin` seconds, then sleeps on a futex
-   that every write wakes; it also looks again every 0.2 s, so a writer that
-   died before waking anyone costs at most that. A read-only handle cannot ask
+   forever. For the handle's `spin` seconds it spins watching the variable's
+   generation word (the header's change counter while it is missing), one
+   core busy; then it sleeps on a futex that every write wakes; it also
+   looks again every 0.2 s, so a writer that died before waking anyone costs
+   at most that. A read-only handle cannot ask
    writers to wake it: it looks every few milliseconds (at most 5 ms late).
    MMF_OK, MMF_ETIMEDOUT, MMF_EINVAL, MMF_ECORRUPT. */
 int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout);
