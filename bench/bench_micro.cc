@@ -4,7 +4,8 @@
 //
 //   op/system/keys/value_bytes     e.g. get_hit/mmf/100000/64
 //
-// ops: get_hit, get_miss, set_in_place, set_new_block (each write 16x larger
+// ops: get_hit, get_handle (mmf only: a get through a variable handle opened
+// beforehand for every key), get_miss, set_in_place, set_new_block (each write 16x larger
 // or smaller than the key's last, on up to 1024 keys), insert_delete,
 // add_i64, cas;
 // keys 1,000 / 100,000 / 1,000,000; values 8 / 64 / 512 / 4,096 bytes
@@ -84,9 +85,20 @@ Fixture &fixture(const std::string &system, size_t keys, size_t value) {
 }
 
 // the chase first, while every value still names its successor
-enum Op { CHASE, GET_HIT, GET_MISS, SET_IN_PLACE, SET_NEW_BLOCK, INSERT_DELETE, ADD_I64, CAS };
-const char *const kOpNames[] = {"get_chase",     "get_hit", "get_miss", "set_in_place",
-                                "set_new_block", "insert_delete", "add_i64", "cas"};
+enum Op {
+    CHASE,
+    GET_HIT,
+    GET_HANDLE,
+    GET_MISS,
+    SET_IN_PLACE,
+    SET_NEW_BLOCK,
+    INSERT_DELETE,
+    ADD_I64,
+    CAS
+};
+const char *const kOpNames[] = {"get_chase",    "get_hit",       "get_handle",
+                                "get_miss",     "set_in_place",  "set_new_block",
+                                "insert_delete", "add_i64",      "cas"};
 
 void run(benchmark::State &state, Op op, const std::string &system, size_t keys, size_t value) {
     Fixture &f = fixture(system, keys, value);
@@ -97,6 +109,12 @@ void run(benchmark::State &state, Op op, const std::string &system, size_t keys,
         return;
     }
     Store &s = *f.store;
+    if (op == GET_HANDLE && !s.open_handles(f.names)) {
+        state.SkipWithError("not run: could not open the handles");
+        for (auto _ : state) {
+        }
+        return;
+    }
     std::vector<unsigned char> buf(16 * value + 1024), val(16 * value + 1024, 0x5a);
     size_t len, i = 0, errors = 0;
     uint32_t at = 0;
@@ -104,6 +122,9 @@ void run(benchmark::State &state, Op op, const std::string &system, size_t keys,
         const std::string &k = f.names[f.order[i & (kOrder - 1)]];
         switch (op) {
         case GET_HIT: errors += !s.get(k, buf.data(), buf.size(), &len); break;
+        case GET_HANDLE:
+            errors += !s.get_handle(f.order[i & (kOrder - 1)], buf.data(), buf.size(), &len);
+            break;
         case GET_MISS: errors += s.get(f.misses[i & 4095], buf.data(), buf.size(), &len); break;
         case SET_IN_PLACE:
             val[0] = (unsigned char)i;
@@ -143,6 +164,7 @@ void register_all() {
             for (size_t value : kValueSizes) {
                 if (keys == 1000000 && value == 4096) continue;
                 for (int op = CHASE; op <= CAS; op++) {
+                    if (op == GET_HANDLE && std::string(system) != "mmf") continue; // mmf only
                     std::string name = std::string(kOpNames[op]) + "/" + system + "/" +
                                        std::to_string(keys) + "/" + std::to_string(value);
                     benchmark::RegisterBenchmark(

@@ -66,6 +66,7 @@ class MmfStore : public Store {
         if (mmf_open(&o, &ns_)) ns_ = nullptr;
     }
     ~MmfStore() override {
+        for (mmf_var *v : vars_) mmf_var_close(v);
         if (ns_) mmf_close(ns_);
         mmf_unlink(name_.c_str(), nullptr);
     }
@@ -87,9 +88,23 @@ class MmfStore : public Store {
         return mmf_cas(ns_, k.c_str(), version, v, len) == MMF_OK;
     }
 
+    bool open_handles(const std::vector<std::string> &keys) override {
+        if (vars_.size() == keys.size()) return true;
+        for (const std::string &k : keys) {
+            mmf_var *v;
+            if (mmf_var_open(ns_, k.c_str(), &v) != MMF_OK) return false;
+            vars_.push_back(v);
+        }
+        return true;
+    }
+    bool get_handle(size_t i, void *buf, size_t cap, size_t *len) override {
+        return mmf_var_get(vars_[i], buf, cap, len, nullptr) == MMF_OK;
+    }
+
   private:
     std::string name_;
     mmf *ns_ = nullptr;
+    std::vector<mmf_var *> vars_;
 };
 
 #ifdef MMF_BENCH_HAVE_LMDB

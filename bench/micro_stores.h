@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 class Store {
   public:
@@ -20,6 +21,16 @@ class Store {
     virtual bool add(const std::string &key, int64_t delta) = 0;
     // set key to val only if it is unchanged since the caller read it
     virtual bool get_then_cas(const std::string &key, const void *val, size_t len) = 0;
+    // a handle per key, resolved once (only mmf has them): open_handles
+    // returns false where there are none; get_handle reads key i
+    virtual bool open_handles(const std::vector<std::string> &keys) {
+        (void)keys;
+        return false;
+    }
+    virtual bool get_handle(size_t i, void *buf, size_t cap, size_t *len) {
+        (void)i, (void)buf, (void)cap, (void)len;
+        return false;
+    }
 };
 
 // nullptr and *why set when the system is not available in this build

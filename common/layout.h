@@ -27,14 +27,14 @@
 
 #define MMF_CACHE_LINE 64
 #define MMF_MAGIC 0x31464d4d2e666d6dULL /* "mmf.MMF1" */
-#define MMF_LAYOUT_VERSION 2u
+#define MMF_LAYOUT_VERSION 3u
 #define MMF_HEADER_SIZE 4096u
 
 /* ---- slots (index/) ---------------------------------------------------- */
 
 #define MMF_SLOT_SIZE 256u
 #define MMF_KEY_LIMIT 255u   /* longest key: its length fits vstate's 8 bits */
-#define MMF_KEY_INLINE 64u   /* keys up to this long live in the slot itself */
+#define MMF_KEY_INLINE 56u   /* keys up to this long live in the slot itself */
 #define MMF_VALUE_INLINE 64u /* values up to this long too, double-buffered */
 #define MMF_HASH_EMPTY 0u    /* a slot that holds no variable */
 #define MMF_HASH_TOMB 1u     /* reserved: key hashes are moved off 0 and 1 */
@@ -113,16 +113,30 @@ _Static_assert(sizeof(struct mmf_reg) == 16, "registration entry");
 #define TOKEN_SAME_REG(a, b) ((((a) ^ (b)) & 0xffffffff0000ffffull) == 0)
 
 /*
- * Four cache lines. A get of a key up to 32 bytes with a value up to 64
- * reads line 0 and one of lines 2-3: one page, no second random access.
+ * Four cache lines. A get of a key up to 24 bytes with a value up to 64
+ * reads line 0 and one of lines 2-3: one page, no second random access; a
+ * get through a handle (gen, incarnation, vstate, value) reads the same.
+ *
+ * incarnation names who lives in the slot: MMF_INC_MAKE(count, slot), a
+ * count of the times the slot was freed or taken by a new variable over the
+ * slot's own index + 1 (0 only in a slot never used). It changes inside a
+ * structural write of the slot, under the mutex, so a reader validates it
+ * with gen like any field. A handle (core/var.c) remembers the word it
+ * resolved its key to: while the slot shows that word, it holds the same
+ * variable; and the word also says which slot that is. The count is never
+ * reset, so a slot shows a word again only after 2^40 frees and reuses.
  */
+#define MMF_INC_MAKE(count, slot) ((uint64_t)(count) << MMF_SLOT_BITS | ((uint64_t)(slot) + 1u))
+#define MMF_INC_COUNT(inc) ((uint64_t)(inc) >> MMF_SLOT_BITS)
+#define MMF_INC_SLOT(inc) (((uint64_t)(inc) & ((1ull << MMF_SLOT_BITS) - 1u)) - 1u)
 struct mmf_slot {
     /* line 0 */
-    mmf_a64 gen;    /* seqlock generation: odd while a write is under way; the version */
-    mmf_a64 hash;   /* XXH3 of the key, or MMF_HASH_EMPTY / MMF_HASH_TOMB */
-    mmf_a64 vstate; /* see VS_* */
-    mmf_a64 owner;  /* claim word, 0 = free */
-    mmf_a64 key[8]; /* key bytes when klen <= MMF_KEY_INLINE; 4 words on line 0 */
+    mmf_a64 gen;         /* seqlock generation: odd while a write is under way; the version */
+    mmf_a64 hash;        /* XXH3 of the key, or MMF_HASH_EMPTY / MMF_HASH_TOMB */
+    mmf_a64 vstate;      /* see VS_* */
+    mmf_a64 owner;       /* claim word, 0 = free */
+    mmf_a64 incarnation; /* see above */
+    mmf_a64 key[7];      /* key bytes when klen <= MMF_KEY_INLINE; 3 words on line 0 */
     /* line 1, rest */
     mmf_a64 blk[2];  /* offsets of the two value blocks (block values only) */
     mmf_a64 key_off; /* key block when klen > MMF_KEY_INLINE */
@@ -132,7 +146,9 @@ struct mmf_slot {
     mmf_a64 ival[2][MMF_VALUE_INLINE / 8];
 };
 _Static_assert(sizeof(struct mmf_slot) == MMF_SLOT_SIZE, "slot is four cache lines");
-_Static_assert(offsetof(struct mmf_slot, key) == 32, "short keys start on line 0");
+_Static_assert(offsetof(struct mmf_slot, incarnation) == 32, "incarnation on line 0");
+_Static_assert(offsetof(struct mmf_slot, key) == 40, "short keys start on line 0");
+_Static_assert(MMF_KEY_INLINE == sizeof(((struct mmf_slot *)0)->key), "inline keys fill key[]");
 _Static_assert(offsetof(struct mmf_slot, blk) == 96, "slot layout");
 _Static_assert(offsetof(struct mmf_slot, waiters) == 120, "slot layout");
 _Static_assert(offsetof(struct mmf_slot, ival) == 128, "inline values on their own lines");
@@ -141,7 +157,7 @@ _Static_assert(offsetof(struct mmf_slot, ival) == 128, "inline values on their o
    starts so that recovery can finish it. An inline value goes in ival;
    hash MMF_HASH_EMPTY makes the slot free. */
 struct mmf_slot_image {
-    uint64_t hash, vstate, blk[2], key[8], key_off;
+    uint64_t hash, vstate, incarnation, blk[2], key[7], key_off;
     uint64_t ival[MMF_VALUE_INLINE / 8];
 };
 
@@ -261,6 +277,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
      (uint64_t)sizeof(struct mmf_slot) << 1 ^ (uint64_t)sizeof(pthread_mutex_t) << 9 ^             \
      (uint64_t)offsetof(struct mmf_header, intent) << 17 ^ (uint64_t)MMF_SLOT_BITS << 23 ^                                         \
      (uint64_t)offsetof(struct mmf_header, mutex) << 29 ^ (uint64_t)MMFA_ORDERS << 41 ^            \
-     (uint64_t)MMF_KEY_INLINE << 47 ^ (uint64_t)MMF_VALUE_INLINE << 53 ^ (uint64_t)MMF_REGS << 3)
+     (uint64_t)MMF_KEY_INLINE << 47 ^ (uint64_t)MMF_VALUE_INLINE << 53 ^ (uint64_t)MMF_REGS << 3 ^ \
+     (uint64_t)offsetof(struct mmf_slot, incarnation) << 58)
 
 #endif

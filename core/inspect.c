@@ -79,6 +79,12 @@ static int check_slot(mmf *ns, uint64_t i, uint64_t entry, uint8_t *seen, FILE *
                (unsigned long long)i);
         return 1;
     }
+    /* a handle trusts the slot an incarnation names (core/var.c checks it
+       before caching; this finds the damage) */
+    if (MMF_INC_SLOT(load_relaxed(&s->incarnation)) != i) {
+        REPORT("slot %llu: its incarnation names another slot\n", (unsigned long long)i);
+        return 1;
+    }
     uint64_t off[3];
     unsigned order[3];
     /* loaded once: the blocks, the key length and the key's place all come
@@ -144,6 +150,11 @@ static int check_index(mmf *ns, FILE *report) {
         bad |= check_slot(ns, i, e, blocks, report);
     }
     uint64_t used = load_relaxed(&h->slots_used), chained = 0;
+    if (used > t->nslots) { /* a damaged count would also let a looping chain run on */
+        REPORT("slots: %llu handed out, of %llu\n", (unsigned long long)used,
+               (unsigned long long)t->nslots);
+        bad = 1;
+    }
     for (uint64_t i = 0; i < t->nslots && !bad; i++) {
         const struct mmf_slot *s = &t->slots[i];
         uint64_t g = load_relaxed(&s->gen);

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../alloc/alloc.h"
 #include "../common/layout.h"
@@ -160,5 +161,62 @@ int mmf__slots_rebuild(mmf *ns);
 int mmf__check_key(const char *key, size_t *klen);
 int mmf__check_name(const char *name);
 int mmf__map_index_rc(int rc);
+
+/* A key checked (NUL-terminated, 1..MMF_KEY_MAX bytes) and prepared for
+   lookups (hash and words); MMF_EINVAL if it is not a key. */
+MMF_INLINE int mmf__key_prepare(struct mmfi_key *k, const char *key) {
+    if (!key) return MMF_EINVAL;
+    size_t n = strnlen(key, MMF_KEY_MAX + 1);
+    if (n - 1 >= MMF_KEY_MAX) return MMF_EINVAL; /* 0 wraps around */
+    mmfi_key_init(k, key, n);
+    return MMF_OK;
+}
+
+/* What a read returns, from what the index said. */
+MMF_INLINE int mmf__get_result(int rc, const mmfi_hit *hit, const struct mmf_read_ctx *st,
+                               size_t *len, uint64_t *version, uint8_t *tag) {
+    if (__builtin_expect(rc == MMFI_FOUND, 1)) {
+        *len = hit->len;
+        if (version) *version = hit->version;
+        if (tag) *tag = (uint8_t)VS_TAG(hit->vstate);
+        return MMF_OK;
+    }
+    if (rc == MMFI_ESTALL) return st->err;
+    if (rc == MMFI_SMALL) {
+        *len = hit->len;
+        if (version) *version = hit->version;
+        if (tag) *tag = (uint8_t)VS_TAG(hit->vstate);
+    } else if (rc == MMFI_MISSING && version) {
+        *version = 0;
+    }
+    return mmf__map_index_rc(rc);
+}
+
+/* ops.c: the write paths, shared by the by-name calls and handles (var.c) */
+enum mmf__op_kind { OP_SET, OP_CAS, OP_ADD };
+struct mmf__write_op {
+    enum mmf__op_kind kind;
+    const void *val;
+    size_t len;
+    uint64_t expected; /* OP_CAS */
+    int64_t delta;     /* OP_ADD */
+    int64_t sum;
+    uint8_t tag;
+};
+#define MMF__FALLBACK 1 /* the in-place path cannot do it; take the mutex */
+/* Argument and permission checks of every write; *me is the caller's token. */
+int mmf__write_begin(mmf *ns, const struct mmf__write_op *op, uint64_t *me);
+/* In place into slot, if it still holds the variable: by key k, or (k NULL)
+   by incarnation inc. MMF__FALLBACK if it does not, if the
+   value does not fit, or if another process holds the explicit lock. */
+int mmf__write_slot(mmf *ns, uint64_t me, uint64_t slot, const struct mmfi_key *k, uint64_t inc,
+                    struct mmf__write_op *op);
+/* The structural path, under the namespace mutex. */
+int mmf__write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct mmf__write_op *op);
+
+/* var.c: a handle's reads for mmf_var_wait: the cached slot if it still
+   holds the variable, else by name (as mmfi_get). */
+int mmf__var_read(mmf_var *var, void *buf, size_t cap, mmfi_hit *hit, const mmfi_stall *st);
+mmf *mmf__var_ns(const mmf_var *var);
 
 #endif

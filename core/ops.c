@@ -14,39 +14,43 @@
 #include "internal.h"
 #include "../common/crash.h"
 #include "../common/words.h"
+#include "../index/fast.h"
 
-#define FALLBACK 1 /* the in-place path cannot do it; take the mutex */
 
-enum op_kind { OP_SET, OP_CAS, OP_ADD };
-
-struct write_op {
-    enum op_kind kind;
-    const void *val;
-    size_t len;
-    uint64_t expected; /* OP_CAS */
-    int64_t delta;     /* OP_ADD */
-    int64_t sum;
-    uint8_t tag;
-};
-
-static int get_common(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
-                      uint64_t *version, uint8_t *tag) {
-    size_t klen;
-    if (!ns || !len || (!buf && cap) || mmf__check_key(key, &klen)) return MMF_EINVAL;
+/* The whole read, with the stall function (a slot mid-write, a dead writer). */
+__attribute__((noinline)) static int get_slow(mmf *ns, const char *key, size_t klen, void *buf,
+                                              size_t cap, size_t *len, uint64_t *version,
+                                              uint8_t *tag) {
     struct mmfi_key k;
     mmfi_key_init(&k, key, klen);
     MMF_READ_STALL(st, ns);
     mmfi_hit hit;
     int rc = mmfi_get(&ns->t, &k, buf, cap, &hit, &st);
-    if (rc == MMFI_ESTALL) return st_ctx.err;
-    if (rc == MMFI_FOUND || rc == MMFI_SMALL) {
+    return mmf__get_result(rc, &hit, &st_ctx, len, version, tag);
+}
+
+/* Checked once, the key read once for its length (strnlen), then once for
+   its hash and words; a key up to 16 bytes takes the fast path (fast.h). */
+MMF_INLINE int get_common(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
+                          uint64_t *version, uint8_t *tag) {
+    if (__builtin_expect(!ns || !len || !key, 0)) return MMF_EINVAL;
+    if (__builtin_expect(!buf, 0) && cap) return MMF_EINVAL;
+    size_t n = strnlen(key, MMF_KEY_MAX + 1);
+    if (__builtin_expect(n - 1 >= MMF_KEY_MAX, 0)) return MMF_EINVAL; /* 0 wraps around */
+    if (__builtin_expect(n > 16, 0)) return get_slow(ns, key, n, buf, cap, len, version, tag);
+    mmfi_hit hit;
+    int rc = mmfi_get_fast(&ns->t, mmfi_key16_of(key, n), buf, cap, &hit);
+    if (__builtin_expect(rc == MMFI_FOUND, 1)) {
         *len = hit.len;
         if (version) *version = hit.version;
         if (tag) *tag = (uint8_t)VS_TAG(hit.vstate);
-    } else if (rc == MMFI_MISSING && version) {
-        *version = 0;
+        return MMF_OK;
     }
-    return mmf__map_index_rc(rc);
+    if (rc == MMFI_MISSING) {
+        if (version) *version = 0;
+        return MMF_ENOTFOUND;
+    }
+    return get_slow(ns, key, n, buf, cap, len, version, tag);
 }
 
 int mmf_get(mmf *ns, const char *key, void *buf, size_t cap, size_t *len) {
@@ -72,7 +76,7 @@ int mmf_exists(mmf *ns, const char *key) {
 }
 
 /* With the slot claimed: checks and computes what the operation writes. */
-static int prepare(mmf *ns, struct mmf_slot *s, struct write_op *op) {
+static int prepare(mmf *ns, struct mmf_slot *s, struct mmf__write_op *op) {
     if (op->kind == OP_CAS) {
         /* relaxed: the claim we hold keeps gen still */
         if (load_relaxed(&s->gen) != op->expected) return MMF_ECONFLICT;
@@ -90,27 +94,25 @@ static int prepare(mmf *ns, struct mmf_slot *s, struct write_op *op) {
     return MMF_OK;
 }
 
-static int write_inplace(mmf *ns, uint64_t me, const struct mmfi_key *k, struct write_op *op) {
-    MMF_READ_STALL(st, ns);
-    mmfi_hit hit;
-    int rc = mmfi_get(&ns->t, k, NULL, 0, &hit, &st);
-    if (rc == MMFI_MISSING) return FALLBACK;
-    if (rc == MMFI_ESTALL) return st_ctx.err;
-    if (rc < 0) return MMF_ECORRUPT;
-    struct mmf_slot *s = &ns->t.slots[hit.slot];
+int mmf__write_slot(mmf *ns, uint64_t me, uint64_t slot, const struct mmfi_key *k, uint64_t inc,
+                    struct mmf__write_op *op) {
+    struct mmf_slot *s = &ns->t.slots[slot];
     struct mmfi_place place;
-    rc = mmf__claim(ns, s, me);
+    int rc = mmf__claim(ns, s, me);
     if (rc) return rc;
     MMF_CRASH_POINT("inplace.claimed");
     /* seq_cst: after our seq_cst claim (Dekker with mmf_lock, see lock.c) */
     if (load_seq_cst(&ns->hdr->lock_owner) && !mmf__holds_lock(ns)) {
-        rc = FALLBACK; /* somebody holds the explicit lock: wait for it */
+        rc = MMF__FALLBACK; /* somebody holds the explicit lock: wait for it */
     } else {
-        int eq = mmfi_holds_key(&ns->t, s, k);
+        /* the variable we looked up, still: by its key, or by the slot's
+           incarnation (relaxed: it changes only under a structural claim,
+           which our claim excludes) */
+        int eq = k ? mmfi_holds_key(&ns->t, s, k) : load_relaxed(&s->incarnation) == inc;
         if (eq != 1)
-            rc = eq < 0 ? MMF_ECORRUPT : FALLBACK; /* deleted or moved meanwhile */
+            rc = eq < 0 ? MMF_ECORRUPT : MMF__FALLBACK; /* deleted or moved meanwhile */
         else if (!(rc = prepare(ns, s, op)) && !mmfi_fits(&ns->t, s, op->len, &place))
-            rc = FALLBACK;
+            rc = MMF__FALLBACK;
     }
     if (rc == MMF_OK) mmfi_write_inplace(s, &place, op->val, op->len, op->tag);
     MMF_CRASH_POINT("inplace.before_release");
@@ -173,7 +175,7 @@ static void structure_changed(mmf *ns) {
 }
 
 static int replace_value(mmf *ns, uint64_t idx, const struct mmfi_key *k,
-                         const struct write_op *op) {
+                         const struct mmf__write_op *op) {
     struct mmf_slot *s = &ns->t.slots[idx];
     uint64_t old[3], ko = 0;
     unsigned old_order[3];
@@ -188,7 +190,9 @@ static int replace_value(mmf *ns, uint64_t idx, const struct mmfi_key *k,
     if (rc) return rc;
     MMF_CRASH_POINT("replace.blocks");
     struct mmf_slot_image img;
-    mmfi_make_image(&img, k, ko, b[0], b[1], order, op->val, op->len);
+    /* relaxed: the incarnation changes only under the mutex we hold */
+    mmfi_make_image(&img, k, load_relaxed(&s->incarnation), ko, b[0], b[1], order, op->val,
+                    op->len); /* the same variable: the same incarnation */
     img.vstate = VS_WITH_TAG(img.vstate, op->tag);
     publish(ns, idx, &img, 0, UINT64_MAX, 0);
     MMF_CRASH_POINT("replace.before_free");
@@ -197,7 +201,7 @@ static int replace_value(mmf *ns, uint64_t idx, const struct mmfi_key *k,
 }
 
 static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
-                  const struct write_op *op) {
+                  const struct mmf__write_op *op) {
     struct mmf_header *hd = ns->hdr;
     uint64_t idx, ko = 0, b[2] = {0, 0};
     unsigned order = MMF_ORDER_NONE, korder = mmfi_key_order(k->len);
@@ -221,7 +225,8 @@ static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
     MMF_CRASH_POINT("insert.claimed");
     int was_tomb = load_relaxed(&ns->t.entries[pos]) == MMF_ENTRY_TOMB; /* mutex held */
     struct mmf_slot_image img;
-    mmfi_make_image(&img, k, ko, b[0], b[1], order, op->val, op->len);
+    mmfi_make_image(&img, k, mmfi_next_incarnation(&ns->t, s), ko, b[0], b[1], order, op->val,
+                    op->len);
     img.vstate = VS_WITH_TAG(img.vstate, op->tag);
     publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1, pos, ENTRY_MAKE(k->hash, idx));
     MMF_CRASH_POINT("insert.before_release");
@@ -233,7 +238,16 @@ static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
     return MMF_OK;
 }
 
-static int write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct write_op *op) {
+/* No lookup under the slot's generation: the probe only finds the slot
+   (mmfi_find_hint); the claim, then the key checked under it, make sure. A
+   slot mid-write is waited for by the claim, as before. */
+static int write_inplace(mmf *ns, uint64_t me, const struct mmfi_key *k, struct mmf__write_op *op) {
+    int64_t slot = mmfi_find_hint(&ns->t, k);
+    if (slot < 0) return MMF__FALLBACK; /* missing (or odd): the structural path decides */
+    return mmf__write_slot(ns, me, (uint64_t)slot, k, 0, op);
+}
+
+int mmf__write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct mmf__write_op *op) {
     mmf_deadline d;
     mmf__deadline_in(&d, ns->timeout);
     int rc = mmf__mutex_lock(ns, &d);
@@ -272,24 +286,28 @@ static int write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct w
     return rc;
 }
 
-static int write_op(mmf *ns, const char *key, struct write_op *op) {
-    size_t klen;
-    if (!ns || mmf__check_key(key, &klen)) return MMF_EINVAL;
+int mmf__write_begin(mmf *ns, const struct mmf__write_op *op, uint64_t *me) {
     if ((!op->val && op->len) || op->len > MMF_VALUE_MAX) return MMF_EINVAL;
-    uint64_t me;
-    int rc = mmf__me(ns, &me); /* MMF_EPERM for a read-only handle */
+    int rc = mmf__me(ns, me); /* MMF_EPERM for a read-only handle */
     if (rc) return rc;
     if (!ns->autolock && !mmf__holds_lock(ns)) return MMF_ENOLOCK;
+    return MMF_OK;
+}
+
+static int write_by_name(mmf *ns, const char *key, struct mmf__write_op *op) {
     struct mmfi_key k;
-    mmfi_key_init(&k, key, klen);
+    if (!ns || mmf__key_prepare(&k, key)) return MMF_EINVAL;
+    uint64_t me;
+    int rc = mmf__write_begin(ns, op, &me);
+    if (rc) return rc;
     rc = write_inplace(ns, me, &k, op);
-    if (rc == FALLBACK) rc = write_locked(ns, me, &k, op);
+    if (rc == MMF__FALLBACK) rc = mmf__write_locked(ns, me, &k, op);
     return rc;
 }
 
 int mmf_set(mmf *ns, const char *key, const void *val, size_t len) {
-    struct write_op op = {.kind = OP_SET, .val = val, .len = len};
-    return write_op(ns, key, &op);
+    struct mmf__write_op op = {.kind = OP_SET, .val = val, .len = len};
+    return write_by_name(ns, key, &op);
 }
 
 int mmf_cas(mmf *ns, const char *key, uint64_t expected_version, const void *val, size_t len) {
@@ -297,33 +315,31 @@ int mmf_cas(mmf *ns, const char *key, uint64_t expected_version, const void *val
 }
 
 int mmf_set_tagged(mmf *ns, const char *key, const void *val, size_t len, uint8_t tag) {
-    struct write_op op = {.kind = OP_SET, .val = val, .len = len, .tag = tag};
-    return write_op(ns, key, &op);
+    struct mmf__write_op op = {.kind = OP_SET, .val = val, .len = len, .tag = tag};
+    return write_by_name(ns, key, &op);
 }
 
 int mmf_cas_tagged(mmf *ns, const char *key, uint64_t expected_version, const void *val,
                    size_t len, uint8_t tag) {
-    struct write_op op = {
+    struct mmf__write_op op = {
         .kind = OP_CAS, .val = val, .len = len, .expected = expected_version, .tag = tag};
-    return write_op(ns, key, &op);
+    return write_by_name(ns, key, &op);
 }
 
 int mmf_add_i64(mmf *ns, const char *key, int64_t delta, int64_t *result) {
-    struct write_op op = {.kind = OP_ADD, .delta = delta};
-    int rc = write_op(ns, key, &op);
+    struct mmf__write_op op = {.kind = OP_ADD, .delta = delta};
+    int rc = write_by_name(ns, key, &op);
     if (!rc && result) *result = op.sum;
     return rc;
 }
 
 int mmf_delete(mmf *ns, const char *key) {
-    size_t klen;
-    if (!ns || mmf__check_key(key, &klen)) return MMF_EINVAL;
+    struct mmfi_key k;
+    if (!ns || mmf__key_prepare(&k, key)) return MMF_EINVAL;
     uint64_t me;
     int rc = mmf__me(ns, &me); /* MMF_EPERM for a read-only handle */
     if (rc) return rc;
     if (!ns->autolock && !mmf__holds_lock(ns)) return MMF_ENOLOCK;
-    struct mmfi_key k;
-    mmfi_key_init(&k, key, klen);
     mmf_deadline d;
     mmf__deadline_in(&d, ns->timeout);
     rc = mmf__mutex_lock(ns, &d);
@@ -342,6 +358,7 @@ int mmf_delete(mmf *ns, const char *key) {
         struct mmf_header *hd = ns->hdr;
         struct mmf_slot_image img;
         memset(&img, 0, sizeof img); /* hash EMPTY: a free slot */
+        img.incarnation = mmfi_next_incarnation(&ns->t, s); /* handles on it re-resolve */
         MMF_CRASH_POINT("delete.claimed");
         uint64_t g = publish(ns, idx, &img, 0, pos, MMF_ENTRY_TOMB);
         MMF_CRASH_POINT("delete.published");

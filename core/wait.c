@@ -1,8 +1,11 @@
 /*
  * mmf_wait: until a variable's version differs from the caller's.
  *
- * First it polls for up to the handle's `spin` seconds (a waiter that must
- * react within a microsecond pays a core for it); then it sleeps on a futex.
+ * First it spins for up to the handle's `spin` seconds (a waiter that must
+ * react within a microsecond pays a core for it), watching one word: the
+ * slot's gen, or the header's struct_seq while the variable is missing; a
+ * change sends it to look again. Then it sleeps on a futex. mmf_var_wait
+ * does the same through a handle (its lookups are the handle's reads).
  * A present variable: sleep on the low 32 bits of its slot's gen, which
  * every write to the slot changes (update, delete, reuse, and the repair of
  * a dead writer's). A missing one: sleep on the header's struct_seq, which
@@ -41,15 +44,33 @@ static void slice_of(const mmf_deadline *d, double seconds, mmf_deadline *out) {
         *out = *d;
 }
 
-int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
-    size_t klen;
-    if (!ns || mmf__check_key(key, &klen) || !(timeout >= 0)) return MMF_EINVAL;
-    struct mmfi_key k;
-    mmfi_key_init(&k, key, klen);
+/* The variable's state, as one lookup sees it. */
+typedef int (*wait_lookup)(void *ctx, mmfi_hit *hit, const mmfi_stall *st);
+
+/* Spins (relaxed loads and pause) while *word is seen, until the deadline;
+   looks at the clock every 256 rounds. A change only sends the caller to
+   look again: the lookup does its own ordering. */
+static void spin_while64(const mmf_a64 *word, uint64_t seen, const mmf_deadline *until) {
+    for (unsigned i = 1; load_relaxed(word) == seen; i++) {
+        cpu_relax();
+        if (i % 256 == 0 && mmf__deadline_passed(until)) return;
+    }
+}
+static void spin_while32(const mmf_a32 *word, uint32_t seen, const mmf_deadline *until) {
+    for (unsigned i = 1; load32_relaxed(word) == seen; i++) {
+        cpu_relax();
+        if (i % 256 == 0 && mmf__deadline_passed(until)) return;
+    }
+}
+
+static int wait_for(mmf *ns, wait_lookup look, void *ctx, uint64_t version, double timeout) {
     mmf_deadline d, spin;
     mmf__deadline_in(&d, timeout);
     bool spinning = ns->spin > 0;
-    if (spinning) mmf__deadline_in(&spin, ns->spin);
+    if (spinning) {
+        mmf__deadline_in(&spin, ns->spin);
+        slice_of(&d, ns->spin, &spin); /* the sooner of the two */
+    }
     double poll = READONLY_POLL_FIRST;
     struct mmf_header *hd = ns->hdr;
     for (;;) {
@@ -58,16 +79,11 @@ int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
         mmfi_hit hit;
         /* seen before the lookup: an insert after it changes it */
         uint32_t seq = load32_seq_cst(&hd->struct_seq);
-        int rc = mmfi_get(&ns->t, &k, NULL, 0, &hit, &st);
+        int rc = look(ctx, &hit, &st);
         if (rc == MMFI_ESTALL && !st_ctx.busy) return st_ctx.err;
         if (rc < 0 && rc != MMFI_ESTALL) return MMF_ECORRUPT;
         if (rc != MMFI_ESTALL && (rc == MMFI_MISSING ? 0 : hit.version) != version) return MMF_OK;
         if (mmf__deadline_passed(&d)) return MMF_ETIMEDOUT;
-        if (spinning && !mmf__deadline_passed(&spin)) {
-            cpu_relax();
-            continue;
-        }
-        spinning = false;
         mmf_a32 *word, *flag;
         uint32_t seen;
         if (rc == MMFI_ESTALL) { /* a live writer is mid-write: sleep until it ends */
@@ -89,10 +105,22 @@ int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
             uint64_t g = load_seq_cst(&s->gen);
             /* the copy's gen, or the odd gen a read-through reported past */
             if (g != hit.version && !((g & 1) && g + 1 == hit.version)) continue;
+            if (spinning && !mmf__deadline_passed(&spin)) {
+                /* one word: every write, delete, re-creation or repair of
+                   the slot changes gen (and a new incarnation comes with a
+                   structural write of it) */
+                spin_while64(&s->gen, g, &spin);
+                continue;
+            }
             word = (mmf_a32 *)&s->gen;
             flag = &s->waiters;
             seen = (uint32_t)g;
         }
+        if (spinning && !mmf__deadline_passed(&spin)) {
+            spin_while32(&hd->struct_seq, seq, &spin); /* every insert changes it */
+            continue;
+        }
+        spinning = false;
         mmf_deadline until;
         if (ns->readonly) {
             slice_of(&d, poll, &until);
@@ -103,4 +131,29 @@ int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
         }
         if (load32_seq_cst(word) == seen) mmf__futex_wait(word, seen, &until);
     }
+}
+
+struct by_name {
+    mmf *ns;
+    struct mmfi_key k;
+};
+
+static int look_by_name(void *ctx, mmfi_hit *hit, const mmfi_stall *st) {
+    struct by_name *b = ctx;
+    return mmfi_get(&b->ns->t, &b->k, NULL, 0, hit, st);
+}
+
+int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout) {
+    struct by_name b = {.ns = ns};
+    if (!ns || mmf__key_prepare(&b.k, key) || !(timeout >= 0)) return MMF_EINVAL;
+    return wait_for(ns, look_by_name, &b, version, timeout);
+}
+
+static int look_var(void *ctx, mmfi_hit *hit, const mmfi_stall *st) {
+    return mmf__var_read(ctx, NULL, 0, hit, st);
+}
+
+int mmf_var_wait(mmf_var *var, uint64_t version, double timeout) {
+    if (!var || !(timeout >= 0)) return MMF_EINVAL;
+    return wait_for(mmf__var_ns(var), look_var, var, version, timeout);
 }

@@ -105,8 +105,8 @@ typedef struct mmf_options {
     bool transient;    /* removed when the last process using it closes it or dies: one found
                           with no live process attached is absent (created afresh, or
                           MMF_ENOENT with reuse) */
-    double spin;       /* seconds mmf_wait polls (one core busy) before it sleeps on a futex;
-                          0 = sleep at once */
+    double spin;       /* seconds mmf_wait and mmf_var_wait poll (one core busy) before they
+                          sleep on a futex; 0 = sleep at once */
 } mmf_options;
 #ifdef __cplusplus
 #define MMF_OPTIONS_INIT                                                                           \
@@ -255,12 +255,56 @@ int mmf_add_i64(mmf *ns, const char *key, int64_t delta, int64_t *result);
 
 /* Returns once the version of key differs from version, including by its
    creation or deletion: at once if it already does. timeout in seconds, 0 =
-   forever. It polls for the handle's `spin` seconds, then sleeps on a futex
-   that every write wakes; it also looks again every 0.2 s, so a writer that
-   died before waking anyone costs at most that. A read-only handle cannot ask
+   forever. For the handle's `spin` seconds it spins watching the variable's
+   generation word (the header's change counter while it is missing), one
+   core busy; then it sleeps on a futex that every write wakes; it also
+   looks again every 0.2 s, so a writer that died before waking anyone costs
+   at most that. A read-only handle cannot ask
    writers to wake it: it looks every few milliseconds (at most 5 ms late).
    MMF_OK, MMF_ETIMEDOUT, MMF_EINVAL, MMF_ECORRUPT. */
 int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout);
+
+/*
+ * Variable handles: a key resolved once. Each access through a handle is one
+ * read (or in-place write) of the variable's slot under its generation
+ * counter: no hashing, no probing. A handle behaves exactly as the by-name
+ * call on its key would at that moment, also after the variable was
+ * deleted, created again (with another size, in another slot), or moved:
+ * every slot carries an incarnation that changes whenever it is freed or
+ * reused, the handle checks it on every access, and on a mismatch (or while
+ * the variable is missing) it looks the key up by name again. A handle never
+ * returns another variable's value.
+ * Handles belong to the process that opened them (they live in its memory,
+ * not in the mapping); threads may share one. A handle must be closed
+ * before its namespace is.
+ */
+typedef struct mmf_var mmf_var;
+
+/* Opens a handle on key in ns (and looks the key up once); the variable
+   need not exist (a get then returns MMF_ENOTFOUND, a set creates it, a
+   wait waits for its creation). *out is NULL on error. MMF_EINVAL (bad
+   arguments: ns, key or out), MMF_ENOMEM. */
+int mmf_var_open(mmf *ns, const char *key, mmf_var **out);
+
+/* Frees the handle (NULL is allowed); the variable stays. */
+void mmf_var_close(mmf_var *var);
+
+/* mmf_get_v on the handle's key; version may be NULL. */
+int mmf_var_get(mmf_var *var, void *buf, size_t cap, size_t *len, uint64_t *version);
+
+/* mmf_set, mmf_cas, mmf_add_i64 on the handle's key: the same in-place path
+   (the slot's claim, the explicit lock word, the spare buffer) without the
+   lookup, and the same structural path when the value needs other space or
+   the variable is missing. */
+int mmf_var_set(mmf_var *var, const void *val, size_t len);
+int mmf_var_cas(mmf_var *var, uint64_t expected_version, const void *val, size_t len);
+int mmf_var_add_i64(mmf_var *var, int64_t delta, int64_t *result);
+
+/* mmf_wait on the handle's key. While it spins (the namespace's `spin`
+   seconds) it watches the one generation word of the variable's slot, so a
+   change is seen within the time a cache line takes to cross cores; then it
+   sleeps exactly as mmf_wait does. */
+int mmf_var_wait(mmf_var *var, uint64_t version, double timeout);
 
 /* Calls fn for every variable with a consistent copy of it, without locking.
    key and val point into buffers of mmf_foreach's own, valid only during

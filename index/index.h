@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "../common/layout.h"
+#include "key.h"
 
 enum {
     MMFI_FOUND = 0,
@@ -64,18 +65,6 @@ MMF_INLINE const mmf_a64 *mmfi_value_words(const struct mmfi_table *t, const str
     return mmfi_block_ok(t, b, len) ? (const mmf_a64 *)(t->base + b) : NULL;
 }
 
-/* XXH3 of the key, moved off the two reserved values. */
-uint64_t mmfi_hash(const char *key, size_t klen);
-
-/* A key as every lookup wants it: hashed once, and as zero-padded words, the
-   way slots and key blocks store it, so comparing is word against word. */
-struct mmfi_key {
-    uint64_t hash;
-    size_t len; /* 1..MMF_KEY_LIMIT */
-    const char *bytes;
-    uint64_t words[(MMF_KEY_LIMIT + 7) / 8];
-};
-void mmfi_key_init(struct mmfi_key *k, const char *key, size_t klen);
 
 /* What a reader does about a slot whose gen stays odd (a write in progress,
    or a writer that died): fn is called after a bounded spin and returns
@@ -90,10 +79,11 @@ typedef struct mmfi_stall {
 } mmfi_stall;
 
 typedef struct mmfi_hit {
-    uint64_t slot;    /* index of the slot */
-    uint64_t version; /* gen of the copy */
+    uint64_t slot;        /* index of the slot */
+    uint64_t version;     /* gen of the copy */
     uint64_t vstate;
-    size_t len; /* value length */
+    uint64_t incarnation; /* the slot's, read with the copy */
+    size_t len;           /* value length */
 } mmfi_hit;
 
 /* Lock-free lookup: copies the value into buf if it fits in cap.
@@ -101,6 +91,13 @@ typedef struct mmfi_hit {
    or MMFI_ESTALL. */
 int mmfi_get(const struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap,
              mmfi_hit *hit, const mmfi_stall *st);
+
+/* Lock-free read of the slot that incarnation inc names (MMF_INC_SLOT, <
+   nslots: the caller checked) if it still shows inc: as mmfi_get, or
+   MMFI_OTHER if the slot holds another incarnation by now. */
+enum { MMFI_OTHER = 3 };
+int mmfi_get_at(const struct mmfi_table *t, uint64_t inc, void *buf, size_t cap, mmfi_hit *hit,
+                const mmfi_stall *st);
 
 /* Lock-free read of the variable at index entry pos, for iteration: its key
    (NUL-terminated, keybuf holds MMF_KEY_LIMIT + 1) and value. MMFI_MISSING if
@@ -168,9 +165,19 @@ uint64_t mmfi_write_inplace(struct mmf_slot *s, const struct mmfi_place *p, cons
 uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, uint64_t min_gen);
 
 /* A slot image for key with the given value blocks, or with order
-   MMF_ORDER_INLINE the value itself (val, len <= MMF_VALUE_INLINE). */
-void mmfi_make_image(struct mmf_slot_image *img, const struct mmfi_key *k, uint64_t key_off,
-                     uint64_t blk0, uint64_t blk1, unsigned order, const void *val, size_t len);
+   MMF_ORDER_INLINE the value itself (val, len <= MMF_VALUE_INLINE), at the
+   given incarnation: the slot's own for a new value of the same variable,
+   the next one (mmfi_next_incarnation) for a new variable. */
+void mmfi_make_image(struct mmf_slot_image *img, const struct mmfi_key *k, uint64_t incarnation,
+                     uint64_t key_off, uint64_t blk0, uint64_t blk1, unsigned order,
+                     const void *val, size_t len);
+
+/* The incarnation a slot takes when it is freed or reused (mutex held: only
+   structural writers change it). */
+MMF_INLINE uint64_t mmfi_next_incarnation(const struct mmfi_table *t, const struct mmf_slot *s) {
+    uint64_t count = MMF_INC_COUNT(load_relaxed(&s->incarnation)); /* relaxed: mutex held */
+    return MMF_INC_MAKE(count + 1, (uint64_t)(s - t->slots));
+}
 
 /* Under the mutex, after entry pos became a tombstone: turns it and the
    tombstones before it back into EMPTY while the entry after is EMPTY.

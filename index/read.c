@@ -9,27 +9,11 @@
  * is retried; one that fails on a stable slot is MMFI_ECORRUPT. Probes stop
  * after capacity entries.
  */
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "index.h"
 #include "seq.h"
 #include "../common/words.h"
 
 #define SPINS_BEFORE_STALL 1024u
-
-uint64_t mmfi_hash(const char *key, size_t klen) {
-    uint64_t h = XXH3_64bits(key, klen);
-    return h <= MMF_HASH_TOMB ? h + 2 : h;
-}
-
-void mmfi_key_init(struct mmfi_key *k, const char *key, size_t klen) {
-    k->hash = mmfi_hash(key, klen);
-    k->len = klen;
-    k->bytes = key;
-    k->words[(klen - 1) / 8] = 0; /* the padding of the last word */
-    memcpy(k->words, key, klen);
-}
 
 /* Where the key of a slot with vstate vs lies, or NULL if out of bounds. */
 static inline const mmf_a64 *key_words(const struct mmfi_table *t, const struct mmf_slot *s,
@@ -40,18 +24,22 @@ static inline const mmf_a64 *key_words(const struct mmfi_table *t, const struct 
     return (const mmf_a64 *)(t->base + ko);
 }
 
-/* 1 equal, 0 different, -1 key out of bounds */
+/* 1 equal, 0 different, -1 key out of bounds. Keys up to 16 bytes (two
+   words in the slot) compare without a loop. */
 static inline int key_equal(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t vs,
                             const struct mmfi_key *k) {
-    if (VS_KLEN(vs) != k->len) return 0;
-    const mmf_a64 *w = key_words(t, s, (unsigned)k->len);
+    size_t n = k->len;
+    if (VS_KLEN(vs) != n) return 0;
+    /* relaxed: seqlock-validated by the caller */
+    if (n <= 16)
+        return load_relaxed(&s->key[0]) == k->words[0] &&
+               (n <= 8 || load_relaxed(&s->key[1]) == k->words[1]);
+    const mmf_a64 *w = key_words(t, s, (unsigned)n);
     if (!w) return -1;
-    for (size_t i = 0; i < words_for(k->len); i++)
-        if (load_relaxed(&w[i]) != k->words[i]) return 0; /* seqlock-validated by the caller */
+    for (size_t i = 0; i < words_for(n); i++)
+        if (load_relaxed(&w[i]) != k->words[i]) return 0;
     return 1;
 }
-
-enum { SLOT_OTHER = 3 };
 
 /* Waits out an odd gen on a slot that holds (or is becoming) our key.
    Returns 1 to read through, 0 to look again, <0 to give up. */
@@ -64,17 +52,36 @@ static int stalled(const mmfi_stall *st, struct mmf_slot *s, uint64_t *spins) {
     return st->fn(st->ctx, s, (*spins)++ - SPINS_BEFORE_STALL);
 }
 
-/* The variable in slot s, if it is key: MMFI_FOUND / MMFI_SMALL with the
-   copy, SLOT_OTHER if the slot holds something else by now. */
-static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, const struct mmfi_key *k,
-                     void *buf, size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
+/* Copies the value vs names into buf (len <= cap, len > 0): inline values
+   with straight-line word loads. 0, or -1 if it lies out of bounds. */
+static inline int copy_value(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t vs,
+                             void *buf, size_t len) {
+    if (__builtin_expect(VS_ORDER(vs) == MMF_ORDER_INLINE && len <= MMF_VALUE_INLINE, 1)) {
+        words_load_small(buf, s->ival[VS_CUR(vs)], len);
+        return 0;
+    }
+    const mmf_a64 *v = mmfi_value_words(t, s, vs);
+    if (!v) return -1;
+    words_load(buf, v, len);
+    return 0;
+}
+
+/* The variable in slot s, if it is still ours (key k, or with k NULL the
+   incarnation inc): MMFI_FOUND / MMFI_SMALL with the copy, MMFI_OTHER if
+   the slot holds something else by now. */
+static inline int read_slot(const struct mmfi_table *t, struct mmf_slot *s,
+                            const struct mmfi_key *k, uint64_t inc, void *buf, size_t cap,
+                            mmfi_hit *hit, const mmfi_stall *st) {
     uint64_t spins = 0;
     for (;;) {
         uint64_t g = seq_read_begin(&s->gen);
-        /* relaxed: any hash we act on is re-validated by the gen re-check */
-        if (load_relaxed(&s->hash) != k->hash) return SLOT_OTHER; /* reused since the entry was read */
+        /* relaxed: any hash or incarnation we act on is re-validated by the
+           gen re-check */
+        uint64_t sinc = load_relaxed(&s->incarnation);
+        if (k ? load_relaxed(&s->hash) != k->hash : sinc != inc)
+            return MMFI_OTHER; /* reused since the entry was read */
         int through = 0;
-        if (g & 1) {
+        if (__builtin_expect(g & 1, 0)) {
             int rc = stalled(st, s, &spins);
             if (rc < 0) return rc;
             if (rc != MMFI_STALL_READ_THROUGH) continue;
@@ -83,30 +90,31 @@ static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, const struc
         /* acquire: a read through a dead writer's odd gen copies the buffer its
            release store of vstate named, whole */
         uint64_t vs = load_acquire(&s->vstate);
-        int eq = key_equal(t, s, vs, k);
-        if (eq <= 0) {
+        if (k) {
+            int eq = key_equal(t, s, vs, k);
+            if (__builtin_expect(eq <= 0, 0)) {
+                if (seq_read_retry(&s->gen, g)) continue;
+                return eq < 0 ? MMFI_ECORRUPT : MMFI_OTHER;
+            }
+        } else if (VS_KLEN(vs) == 0) { /* a free slot: a torn read, or damage */
             if (seq_read_retry(&s->gen, g)) continue;
-            if (eq < 0) return MMFI_ECORRUPT;
-            return SLOT_OTHER;
+            return MMFI_OTHER;
         }
         size_t len = VS_LEN(vs);
         int rc = MMFI_FOUND;
-        if (len > cap) {
+        if (__builtin_expect(len > cap, 0)) {
             rc = MMFI_SMALL;
-        } else if (len) {
-            const mmf_a64 *v = mmfi_value_words(t, s, vs);
-            if (!v) {
-                if (seq_read_retry(&s->gen, g)) continue;
-                return MMFI_ECORRUPT;
-            }
-            words_load(buf, v, len);
+        } else if (len && copy_value(t, s, vs, buf, len)) {
+            if (seq_read_retry(&s->gen, g)) continue;
+            return MMFI_ECORRUPT;
         }
-        if (seq_read_retry(&s->gen, g)) continue;
+        if (__builtin_expect(seq_read_retry(&s->gen, g), 0)) continue;
         hit->slot = (uint64_t)(s - t->slots);
         /* a read-through copy is the value the slot keeps once repaired,
            and repair ends the dead writer's publication at g + 1 */
-        hit->version = through ? g + 1 : g;
+        hit->version = g + (uint64_t)through;
         hit->vstate = vs;
+        hit->incarnation = sinc;
         hit->len = len;
         return rc;
     }
@@ -114,18 +122,25 @@ static int read_slot(const struct mmfi_table *t, struct mmf_slot *s, const struc
 
 int mmfi_get(const struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap,
              mmfi_hit *hit, const mmfi_stall *st) {
-    uint64_t h = k->hash, tag = ENTRY_TAG(h);
-    for (uint64_t i = 0; i <= t->mask; i++) {
+    uint64_t h = k->hash, tag = ENTRY_TAG(h), mask = t->mask;
+    for (uint64_t i = 0; i <= mask; i++) {
         /* acquire: pairs with mmfi_set_entry, so the slot is seen whole */
-        uint64_t e = load_acquire(&t->entries[(h + i) & t->mask]);
-        if (e == MMF_ENTRY_EMPTY) return MMFI_MISSING;
-        if (!ENTRY_LIVE(e) || ENTRY_TAG(e) != tag) continue;
-        struct mmf_slot *s = mmfi_entry_slot(t, e);
-        if (!s) return MMFI_ECORRUPT;
-        int rc = read_slot(t, s, k, buf, cap, hit, st);
-        if (rc != SLOT_OTHER) return rc;
+        uint64_t e = load_acquire(&t->entries[(h + i) & mask]);
+        if (ENTRY_LIVE(e) && ENTRY_TAG(e) == tag) {
+            struct mmf_slot *s = mmfi_entry_slot(t, e);
+            if (!s) return MMFI_ECORRUPT;
+            int rc = read_slot(t, s, k, 0, buf, cap, hit, st);
+            if (rc != MMFI_OTHER) return rc;
+        } else if (e == MMF_ENTRY_EMPTY) {
+            return MMFI_MISSING;
+        }
     }
     return MMFI_MISSING;
+}
+
+int mmfi_get_at(const struct mmfi_table *t, uint64_t inc, void *buf, size_t cap, mmfi_hit *hit,
+                const mmfi_stall *st) {
+    return read_slot(t, &t->slots[MMF_INC_SLOT(inc)], NULL, inc, buf, cap, hit, st);
 }
 
 int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *buf, size_t cap,
@@ -149,6 +164,7 @@ int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *b
         /* acquire: a read through a dead writer's odd gen copies the buffer its
            release store of vstate named, whole */
         uint64_t vs = load_acquire(&s->vstate);
+        uint64_t inc = load_relaxed(&s->incarnation); /* validated with the rest */
         unsigned klen = VS_KLEN(vs);
         const mmf_a64 *kw = key_words(t, s, klen);
         size_t len = VS_LEN(vs);
@@ -167,6 +183,7 @@ int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *b
         if (seq_read_retry(&s->gen, g)) continue;
         hit->slot = ENTRY_SLOT(e);
         hit->version = through ? g + 1 : g;
+        hit->incarnation = inc;
         hit->vstate = vs;
         hit->len = len;
         return rc;

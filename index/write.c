@@ -99,7 +99,10 @@ uint64_t mmfi_write_inplace(struct mmf_slot *s, const struct mmfi_place *p, cons
     uint64_t vs = p->vs;
     unsigned spare = !VS_CUR(vs);
     uint64_t odd = seq_write_begin(&s->gen, 0);
-    if (len) words_store(p->spare, val, len);
+    if (VS_ORDER(vs) == MMF_ORDER_INLINE && len <= MMF_VALUE_INLINE)
+        words_store_small(p->spare, val, len);
+    else if (len)
+        words_store(p->spare, val, len);
     MMF_CRASH_POINT("inplace.written");
     /* release: recovery reading vstate (acquire) sees the value it names */
     store_release(&s->vstate, VS_WITH_TAG(VS_MAKE(len, spare, VS_KLEN(vs), VS_ORDER(vs)), tag));
@@ -111,7 +114,8 @@ uint64_t mmfi_write_inplace(struct mmf_slot *s, const struct mmfi_place *p, cons
 uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, uint64_t min_gen) {
     uint64_t odd = seq_write_begin(&s->gen, min_gen);
     /* relaxed: all ordered by seq_write_begin's fence and seq_write_end */
-    for (unsigned i = 0; i < 8; i++) store_relaxed(&s->key[i], img->key[i]);
+    for (unsigned i = 0; i < MMF_KEY_INLINE / 8; i++) store_relaxed(&s->key[i], img->key[i]);
+    store_relaxed(&s->incarnation, img->incarnation); /* validated by gen, as the key */
     store_relaxed(&s->key_off, img->key_off);
     store_relaxed(&s->blk[0], img->blk[0]);
     store_relaxed(&s->blk[1], img->blk[1]);
@@ -124,9 +128,11 @@ uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, 
     return odd + 1;
 }
 
-void mmfi_make_image(struct mmf_slot_image *img, const struct mmfi_key *k, uint64_t key_off,
-                     uint64_t blk0, uint64_t blk1, unsigned order, const void *val, size_t len) {
+void mmfi_make_image(struct mmf_slot_image *img, const struct mmfi_key *k, uint64_t incarnation,
+                     uint64_t key_off, uint64_t blk0, uint64_t blk1, unsigned order,
+                     const void *val, size_t len) {
     memset(img, 0, sizeof *img);
+    img->incarnation = incarnation;
     if (order == MMF_ORDER_INLINE) memcpy(img->ival, val, len);
     img->hash = k->hash;
     img->vstate = VS_MAKE(len, 0, k->len, order);

@@ -29,7 +29,7 @@ echo "== Release, -Werror"
 run_preset release
 
 echo "== valgrind memcheck (suites in one process): no error, no leak"
-for t in test_alloc test_index test_api test_threads; do
+for t in test_alloc test_index test_api test_threads test_var; do
   valgrind --leak-check=full --error-exitcode=9 -q build/ci-release/tests/$t >"build/ci-release/$t.valgrind" 2>&1 ||
     { cat "build/ci-release/$t.valgrind"; echo "valgrind: $t failed"; exit 1; }
   echo "valgrind: $t clean"

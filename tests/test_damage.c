@@ -197,6 +197,15 @@ static void slot_chain_names_live_slot(uint8_t *img, size_t *size) {
     store_relaxed(&h->slot_free, idx + 1);
     s->next_free = (uint32_t)idx + 1; /* and loops */
 }
+static void free_chain_loops(uint8_t *img, size_t *size) {
+    (void)size;
+    struct mmf_header *h = hdr(img);
+    uint64_t idx = load_relaxed(&h->slots_used); /* the first slot never handed out */
+    struct mmf_slot *s = (struct mmf_slot *)(img + h->slots_off) + idx;
+    store_relaxed(&h->slot_free, idx + 1);
+    s->next_free = (uint32_t)idx + 1;          /* to itself */
+    store_relaxed(&h->slots_used, 1ull << 62); /* and a count that would let it run on */
+}
 static void slots_used_too_big(uint8_t *img, size_t *size) {
     (void)size, store_relaxed(&hdr(img)->slots_used, 1u << 30);
 }
@@ -269,6 +278,7 @@ static const struct damage damages[] = {
     {"a slot claimed by a dead writer", claimed_by_dead_writer, MMF_OK, MMF_OK},
     {"the free-slot chain naming a live slot", slot_chain_names_live_slot, MMF_OK, MMF_ECORRUPT},
     {"more slots used than exist", slots_used_too_big, MMF_OK, MMF_ECORRUPT},
+    {"a free-slot chain that loops, under a huge count", free_chain_loops, MMF_OK, MMF_ECORRUPT},
     {"a heap meta byte damaged", meta_byte_damaged, MMF_OK, MMF_ECORRUPT},
     {"counters wrong", counters_wrong, MMF_OK, MMF_ECORRUPT},
     {"a dead lock holder, intent naming no slot", owner_died_with_garbage_intent, MMF_OK, ANY},

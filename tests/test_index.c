@@ -51,11 +51,11 @@ static uint64_t put_as(const char *key, const char *val, int inline_value) {
     if (ko) memcpy(region + ko, key, klen);
     struct mmf_slot_image img;
     if (inline_value) {
-        mmfi_make_image(&img, &k, ko, 0, 0, MMF_ORDER_INLINE, val, len);
+        mmfi_make_image(&img, &k, 1, ko, 0, 0, MMF_ORDER_INLINE, val, len);
     } else {
         uint64_t b0 = block(2), b1 = block(2);
         memcpy(region + b0, val, len);
-        mmfi_make_image(&img, &k, ko, b0, b1, 2, val, len);
+        mmfi_make_image(&img, &k, 1, ko, b0, b1, 2, val, len);
     }
     CU_ASSERT_FATAL(next_slot < CAP);
     uint64_t v = mmfi_apply_image(&t.slots[next_slot], &img, 0);

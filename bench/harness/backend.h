@@ -30,6 +30,12 @@ typedef struct bench_backend {
     int (*get)(void *c, const char *key, void *buf, size_t cap, size_t *len);
     int (*set)(void *c, const char *key, const void *val, size_t len);
     int (*incr)(void *c, const char *key);
+    /* or, for a system that holds a handle per key: the same by index
+       (0 .. keys - 1 the keys, keys "hot", keys + 1 .. keys + 4 the
+       counters); used instead of get/set/incr when present */
+    int (*get_at)(void *c, unsigned i, void *buf, size_t cap, size_t *len);
+    int (*set_at)(void *c, unsigned i, const void *val, size_t len);
+    int (*incr_at)(void *c, unsigned i);
     /* ping-pong between side 0 and side 1: send to the other side, and wait
        (sleeping, not spinning) for what it sends; NULL if not supported */
     int (*send)(void *c, int side, uint64_t msg);
@@ -44,7 +50,12 @@ typedef struct bench_backend {
     void (*cleanup)(const bench_cfg *cfg);
 } bench_backend;
 
-extern const bench_backend backend_mmf, backend_lmdb, backend_redis, backend_pipe;
+extern const bench_backend backend_mmf, backend_mmf_var, backend_mmf_spin, backend_lmdb,
+    backend_redis, backend_pipe;
+
+/* mmf's load and removal, shared by its three systems (backend_mmf.c) */
+int mmf_bench_prepare(const bench_cfg *cfg);
+void mmf_bench_cleanup(const bench_cfg *cfg);
 
 void bench_key(char *buf, unsigned i); /* 16-byte keys */
 

@@ -27,7 +27,7 @@ static int open_ns(const bench_cfg *cfg, bool create, mmf **ns) {
     return mmf_open(&o, ns);
 }
 
-static int prepare(const bench_cfg *cfg) {
+int mmf_bench_prepare(const bench_cfg *cfg) {
     mmf_unlink(cfg->name, NULL);
     mmf *ns;
     int rc = open_ns(cfg, true, &ns);
@@ -116,7 +116,7 @@ static void disconnect(void *vc) {
     free(c);
 }
 
-static void cleanup(const bench_cfg *cfg) {
+void mmf_bench_cleanup(const bench_cfg *cfg) {
     mmf_unlink(cfg->name, NULL);
 }
 
@@ -124,7 +124,7 @@ static void cleanup(const bench_cfg *cfg) {
    wait past, before any process of the run starts */
 const bench_backend backend_mmf = {.name = "mmf",
                                    .unavailable = unavailable,
-                                   .prepare = prepare,
+                                   .prepare = mmf_bench_prepare,
                                    .connect = connect_,
                                    .get = get,
                                    .set = set,
@@ -134,7 +134,7 @@ const bench_backend backend_mmf = {.name = "mmf",
                                    .publish = publish,
                                    .subscribe_next = subscribe_next,
                                    .disconnect = disconnect,
-                                   .cleanup = cleanup};
+                                   .cleanup = mmf_bench_cleanup};
 
 void bench_key(char *buf, unsigned i) {
     snprintf(buf, 17, "key:%012u", i);

@@ -23,15 +23,26 @@ static const workload workloads[] = {
     {"ping-pong", "2 processes bounce a message; latency is the round trip", W_PINGPONG, 2},
     {"publish", "1 process publishes 1000/s, 2 sleep until woken; latency to wake-up", W_PUBLISH,
      3},
+    {"publish x1", "1 process publishes 1000/s, 1 waits on another core; latency to wake-up",
+     W_PUBLISH, 2},
 };
 #define NWORKLOADS (sizeof workloads / sizeof *workloads)
 
-static const bench_backend *const backends[] = {&backend_mmf, &backend_lmdb, &backend_redis,
-                                                &backend_pipe};
+static const bench_backend *const backends[] = {&backend_mmf,   &backend_mmf_var,
+                                                &backend_mmf_spin, &backend_lmdb,
+                                                &backend_redis, &backend_pipe};
+
+/* Whether name is one of the comma-separated names in list. */
+static int listed(const char *list, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0')) return 1;
+    return 0;
+}
 
 static void usage(FILE *out) {
     fputs("usage: mmf-bench [--quick] [--seconds S] [--keys N] [--value BYTES] [--rate OPS]\n"
-          "                 [--systems mmf,lmdb,redis,pipe] [--out DIR]\n"
+          "                 [--systems mmf,mmf-var,mmf-spin,lmdb,redis,pipe] [--out DIR]\n"
           "Runs every workload against every system, prints a Markdown table and the\n"
           "targets, and writes DIR/results.json, DIR/results.md, DIR/latency.png and\n"
           "DIR/scaling.png (DIR defaults to ./mmf-bench-results).\n"
@@ -44,7 +55,7 @@ static void usage(FILE *out) {
 int main(int argc, char **argv) {
     double seconds = 2, rate = 0;
     unsigned keys = 100000, value = 64;
-    const char *only = "mmf,lmdb,redis,pipe", *out_dir = "mmf-bench-results";
+    const char *only = "mmf,mmf-var,mmf-spin,lmdb,redis,pipe", *out_dir = "mmf-bench-results";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--quick")) seconds = 0.4, keys = 20000;
@@ -65,28 +76,28 @@ int main(int argc, char **argv) {
     snprintf(name, sizeof name, "mmf-bench.%d", (int)getpid());
     bench_cfg cfg = {keys, value, scratch, name};
     bench_run run = {.cfg = &cfg, .seconds = seconds, .rate = rate, .clock_ns = (double)measure_clock_cost()};
-    run.results = calloc(NWORKLOADS * 4, sizeof *run.results);
+    run.results = calloc(NWORKLOADS * (sizeof backends / sizeof *backends), sizeof *run.results);
     printf("mmf-bench: %u keys of 16 bytes, %u-byte values, %.1f s per run, %ld cores\n", keys,
            value, seconds, sysconf(_SC_NPROCESSORS_ONLN));
     for (size_t s = 0; s < sizeof backends / sizeof *backends; s++) {
         const bench_backend *b = backends[s];
-        if (!strstr(only, b->name)) continue;
+        if (!listed(only, b->name)) continue;
         const char *why = b->unavailable();
         if (why) {
             static char line[8][200];
             snprintf(line[run.nskipped], sizeof line[0], "%s: %s", b->name, why);
             run.skipped[run.nskipped] = line[run.nskipped];
             run.nskipped++;
-            printf("  %-6s skipped: %s\n", b->name, why);
+            printf("  %-8s skipped: %s\n", b->name, why);
             continue;
         }
         uint64_t t0 = now_ns();
         if (b->prepare(&cfg)) {
-            printf("  %-6s could not be prepared\n", b->name);
+            printf("  %-8s could not be prepared\n", b->name);
             b->cleanup(&cfg);
             continue;
         }
-        printf("  %-6s loaded in %.2f s:", b->name, (double)(now_ns() - t0) / 1e9);
+        printf("  %-8s loaded in %.2f s:", b->name, (double)(now_ns() - t0) / 1e9);
         for (size_t w = 0; w < NWORKLOADS; w++) {
             run_result *r = &run.results[run.n];
             run_workload(b, &cfg, &workloads[w], seconds, rate, r);

@@ -5,8 +5,8 @@
 
 #include "report.h"
 
-static const char *systems[] = {"mmf", "lmdb", "redis", "pipe"};
-#define NSYSTEMS 4
+static const char *systems[] = {"mmf", "mmf-var", "mmf-spin", "lmdb", "redis", "pipe"};
+#define NSYSTEMS 6
 
 const run_result *report_find(const bench_run *r, const char *system, const char *workload) {
     for (int i = 0; i < r->n; i++)

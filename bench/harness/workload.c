@@ -57,9 +57,37 @@ static uint64_t xorshift(uint64_t *s) {
     return *s;
 }
 
+/* one_op through a system's handles, by index (backend.h) */
+static int one_op_at(const bench_backend *b, void *c, const bench_cfg *cfg, workload_kind kind,
+                     int writer, uint64_t *rng, unsigned char *buf, size_t cap) {
+    size_t len;
+    unsigned i = (unsigned)(xorshift(rng) % cfg->keys), hot = cfg->keys;
+    switch (kind) {
+    case W_READ95:
+    case W_READ50:
+        if (xorshift(rng) % 100 < (kind == W_READ95 ? 5u : 50u)) {
+            memcpy(buf, &i, sizeof i);
+            return b->set_at(c, i, buf, cfg->value);
+        }
+        return b->get_at(c, i, buf, cap, &len);
+    case W_HOT_KEY:
+    case W_HOT_OTHERS:
+        if (writer) {
+            memcpy(buf, &i, sizeof i);
+            return b->set_at(c, hot, buf, cfg->value);
+        }
+        return b->get_at(c, kind == W_HOT_KEY ? hot : i, buf, cap, &len);
+    case W_COUNTERS:
+        return b->incr_at(c, hot + 1 + i % 4);
+    default:
+        return b->get_at(c, i, buf, cap, &len) || len != cfg->value;
+    }
+}
+
 /* One operation of a throughput role; returns its error. */
 static int one_op(const bench_backend *b, void *c, const bench_cfg *cfg, workload_kind kind,
                   int writer, uint64_t *rng, unsigned char *buf, size_t cap) {
+    if (b->get_at) return one_op_at(b, c, cfg, kind, writer, rng, buf, cap);
     char key[17];
     size_t len;
     unsigned i = (unsigned)(xorshift(rng) % cfg->keys);
@@ -170,7 +198,7 @@ static void publish_role(const bench_backend *b, void *c, int proc, uint64_t end
 static const char *unsupported(const bench_backend *b, workload_kind kind) {
     if (kind == W_PINGPONG) return b->send ? NULL : "no blocking receive";
     if (kind == W_PUBLISH) return b->publish ? NULL : "no notification of changes";
-    return b->get ? NULL : "not a key-value store";
+    return b->get || b->get_at ? NULL : "waiting workloads only";
 }
 
 /* What a process does before it reports ready: everything whose absence

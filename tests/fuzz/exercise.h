@@ -99,6 +99,23 @@ static const char *exercise_image(const char *path, const uint8_t *data, size_t 
     TRY(mmf_delete(ns, "k"));
     TRY(mmf_delete(ns, "fuzz.new"));
     TRY(mmf_wait(ns, "inline", 1, 0.001));
+    /* handles: opened on a damaged image, used across a delete */
+    mmf_var *hv = NULL, *hb = NULL;
+    TRY(mmf_var_open(ns, "inline", &hv));
+    TRY(mmf_var_open(ns, "block", &hb));
+    if (hv && hb) {
+        TRY(mmf_var_get(hv, buf, sizeof buf, &len, &v));
+        TRY(mmf_var_get(hb, buf, sizeof buf, &len, NULL));
+        TRY(mmf_var_set(hv, "handle", 6));
+        TRY(mmf_var_cas(hb, 3, buf, 100));
+        TRY(mmf_var_add_i64(hv, 1, NULL));
+        TRY(mmf_delete(ns, "inline"));
+        TRY(mmf_var_get(hv, buf, sizeof buf, &len, &v));
+        TRY(mmf_var_set(hv, "back", 4));
+        TRY(mmf_var_wait(hb, 1, 0.001));
+    }
+    mmf_var_close(hv);
+    mmf_var_close(hb);
     FILE *null = fopen("/dev/null", "w");
     TRY(mmf_dump(ns, null));
     fclose(null);

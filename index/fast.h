@@ -1,0 +1,158 @@
+/*
+ * The common case of a lock-free read, inlined into its callers: a stable
+ * slot (even gen), a key of up to 16 bytes, an inline value that fits the
+ * caller's buffer. Straight through, with no stall function and no retry
+ * loop: anything else (an odd gen, a torn read, a long key, a block value,
+ * a small buffer) answers MMFI_SLOW, and the caller runs the whole protocol
+ * (mmfi_get, mmfi_get_at in read.c) from the start, which is always right.
+ *
+ * The loads, checks and memory orders are those of read.c's read_slot for
+ * the same case: gen (acquire, pairs with seq_write_end), then relaxed
+ * loads of the fields and the value, then seq_read_retry (acquire fence,
+ * gen again). Everything a decision is taken on is validated by that
+ * re-check before the result is returned.
+ */
+#ifndef MMF_INDEX_FAST_H
+#define MMF_INDEX_FAST_H
+
+#include "index.h"
+#include "seq.h"
+#include "../common/words.h"
+
+enum { MMFI_SLOW = 4 };
+
+/* vstate bits 40..55 (key length, order) that the fast path wants for a
+   key of klen bytes with an inline value */
+#define MMFI_FAST_VS(klen) ((uint64_t)(klen) | (uint64_t)MMF_ORDER_INLINE << 8)
+
+/* The copy and the answer, for a slot whose identity the caller checked
+   and whose value is inline: it fits cap (and the 64-byte buffer). */
+MMF_INLINE int mmfi_copy_fast(struct mmf_slot *s, uint64_t g, uint64_t vs, uint64_t sinc, void *buf,
+                              size_t cap, mmfi_hit *hit) {
+    size_t len = VS_LEN(vs);
+    /* (vs >> 26) & 64 is VS_CUR(vs) * 64: the current inline buffer */
+    const mmf_a64 *src = (const mmf_a64 *)((char *)s->ival + ((vs >> 26) & 64));
+    /* g odd: a write under way; len > 64: only in a damaged or torn slot */
+    if (__builtin_expect(g & 1, 0)) return MMFI_SLOW;
+    if (len == MMF_VALUE_INLINE) {
+        if (__builtin_expect(cap < MMF_VALUE_INLINE, 0)) return MMFI_SLOW;
+        words_load_64(buf, src); /* a full buffer: straight, no jump */
+    } else {
+        if (__builtin_expect(len > cap || len > MMF_VALUE_INLINE, 0)) return MMFI_SLOW;
+        words_load_small(buf, src, len);
+    }
+    if (__builtin_expect(seq_read_retry(&s->gen, g), 0)) return MMFI_SLOW;
+    hit->version = g;
+    hit->vstate = vs;
+    hit->incarnation = sinc;
+    hit->len = len;
+    return MMFI_FOUND;
+}
+
+/* A key of up to 16 bytes, as the fast path takes it: in registers. */
+struct mmfi_key16 {
+    uint64_t hash, len, w0, w1; /* w1 is 0 for keys up to 8 bytes */
+};
+
+MMF_INLINE struct mmfi_key16 mmfi_key16_of(const char *key, size_t klen) {
+    struct mmfi_key16 k = {mmfi_hash(key, klen), klen, 0, 0};
+    if (klen >= 8) {
+        k.w0 = key_load8(key);
+        /* bytes 8..klen-1: the 8 ending at the key's end, shifted down */
+        k.w1 = klen > 8 ? key_load8(key + klen - 8) >> (8 * (16 - klen)) : 0;
+    } else {
+        struct mmfi_key full;
+        mmfi_key_init(&full, key, klen); /* the short cases, in one place */
+        k.w0 = full.words[0];
+    }
+    return k;
+}
+
+/* Slot s holds key k and its inline value fits cap: the copy in buf and
+   MMFI_FOUND (hit->slot is left to the caller); MMFI_OTHER if it holds
+   another key; MMFI_SLOW for anything else. The key compares both words: a
+   slot keeps the words past its key zero, as k does, so a mismatch there
+   is damage or a torn read, and MMFI_SLOW sorts it out. */
+MMF_INLINE int mmfi_read_fast(struct mmf_slot *s, struct mmfi_key16 k, void *buf, size_t cap,
+                              mmfi_hit *hit) {
+    uint64_t g = seq_read_begin(&s->gen);
+    /* relaxed: every field below is re-validated by the gen re-check */
+    if (load_relaxed(&s->hash) != k.hash) return MMFI_OTHER;
+    uint64_t vs = load_relaxed(&s->vstate);
+    uint64_t diff = (((vs >> 40) & 0xffff) ^ MMFI_FAST_VS(k.len)) |
+                    (load_relaxed(&s->key[0]) ^ k.w0) | (load_relaxed(&s->key[1]) ^ k.w1);
+    /* another key length, a value in blocks, a hash collision or a torn
+       read: rare, and the slow path sorts each out */
+    if (__builtin_expect(diff != 0, 0)) return MMFI_SLOW;
+    return mmfi_copy_fast(s, g, vs, 0, buf, cap, hit); /* by key: no incarnation needed */
+}
+
+/* The same through a handle: slot s if its incarnation is still inc. */
+MMF_INLINE int mmfi_read_fast_at(struct mmf_slot *s, uint64_t inc, void *buf, size_t cap,
+                                 mmfi_hit *hit) {
+    uint64_t g = seq_read_begin(&s->gen);
+    /* relaxed: every field below is re-validated by the gen re-check */
+    if (__builtin_expect(load_relaxed(&s->incarnation) != inc, 0))
+        return MMFI_SLOW; /* another incarnation: re-resolve */
+    uint64_t vs = load_relaxed(&s->vstate);
+    if (__builtin_expect(VS_ORDER(vs) != MMF_ORDER_INLINE, 0)) return MMFI_SLOW;
+    return mmfi_copy_fast(s, g, vs, inc, buf, cap, hit);
+}
+
+/* mmfi_get's common case, for a key of up to 16 bytes: MMFI_FOUND,
+   MMFI_MISSING (an EMPTY entry ends the probe: no stall function is needed
+   to say so), or MMFI_SLOW. */
+MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, void *buf, size_t cap,
+                             mmfi_hit *hit) {
+    /* the table's fields, loaded once: the acquires below would reload them */
+    const mmf_a64 *entries = t->entries;
+    struct mmf_slot *slots = t->slots;
+    uint64_t mask = t->mask, nslots = t->nslots, tag = ENTRY_TAG(k.hash);
+    const uint64_t tag_bits = ~((1ull << MMF_SLOT_BITS) - 1u);
+    for (uint64_t i = 0; i <= mask; i++) {
+        /* acquire: pairs with mmfi_set_entry, so the slot is seen whole */
+        uint64_t e = load_acquire(&entries[(k.hash + i) & mask]);
+        /* a live entry keeps its tag's bit 24 set (ENTRY_MAKE); EMPTY and
+           TOMBSTONE have no bits there, so they never match */
+        if ((e & tag_bits) == tag) {
+            uint64_t slot = ENTRY_SLOT(e);
+            if (__builtin_expect(slot >= nslots, 0)) return MMFI_SLOW; /* ECORRUPT there */
+            int rc = mmfi_read_fast(&slots[slot], k, buf, cap, hit);
+            if (__builtin_expect(rc == MMFI_FOUND, 1)) {
+                hit->slot = slot;
+                return rc;
+            }
+            if (rc == MMFI_SLOW) return rc;
+        } else if (e == MMF_ENTRY_EMPTY) {
+            return MMFI_MISSING;
+        }
+    }
+    return MMFI_SLOW;
+}
+
+/* Where key k (any length) seems to be, for a writer: the slot of the first
+   live entry with its tag whose slot has its hash, loaded relaxed and
+   unvalidated. Only a hint: the writer claims the slot and then checks that
+   it holds the key (mmfi_holds_key), and anything else goes the structural
+   way. The slot's index, or -1: the probe met EMPTY (or went the whole
+   table round, or an entry out of range). */
+MMF_INLINE int64_t mmfi_find_hint(const struct mmfi_table *t, const struct mmfi_key *k) {
+    const mmf_a64 *entries = t->entries;
+    uint64_t mask = t->mask, h = k->hash, tag = ENTRY_TAG(h);
+    const uint64_t tag_bits = ~((1ull << MMF_SLOT_BITS) - 1u);
+    for (uint64_t i = 0; i <= mask; i++) {
+        /* acquire: pairs with mmfi_set_entry, as for a reader */
+        uint64_t e = load_acquire(&entries[(h + i) & mask]);
+        if ((e & tag_bits) == tag) {
+            uint64_t slot = ENTRY_SLOT(e);
+            if (slot >= t->nslots) return -1;
+            /* relaxed: a hint, checked under the claim */
+            if (load_relaxed(&t->slots[slot].hash) == h) return (int64_t)slot;
+        } else if (e == MMF_ENTRY_EMPTY) {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+#endif
