@@ -1,12 +1,12 @@
 /*
  * mmf.Var: a handle on one variable of a namespace (ns.var(key)).
  *
- * The C library's handle API (mmf_var_open and the mmf_var_* calls) is not in
- * mmf.h yet, so a Var calls the by-name functions with its key, resolved to
- * UTF-8 once, which the contract says behave exactly alike. When mmf_var_*
- * arrives, only this file changes: var_new opens an mmf_var (kept next to
- * kbuf, closed in var_dealloc) and each method calls its mmf_var_* twin
- * instead of the mmfpy_op_* by-name helper.
+ * A Var calls the by-name functions with its key, resolved to UTF-8 once,
+ * which the C contract says behave exactly as an mmf_var handle does. The C
+ * handle calls (mmf_var_get / mmf_var_set) carry no value tag, and a Var
+ * needs one to give back str and unpickled objects; when tagged handle calls
+ * exist, only this file changes: var_new opens an mmf_var (kept next to
+ * kbuf, closed in var_dealloc) and each method calls its mmf_var_* twin.
  */
 #include "pymmf.h"
 
