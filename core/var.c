@@ -57,10 +57,13 @@ int mmf_var_open(mmf *ns, const char *key, mmf_var **out) {
     memcpy(v->key, key, k.len + 1);
     mmfi_key_init(&v->k, v->key, k.len);
     store_relaxed(&v->cache, 0);
-    size_t len;
-    /* resolves, so that the first access finds it; a stalled writer or a
-       missing key leaves it unresolved, for the first access to do */
-    (void)mmf_var_get(v, NULL, 0, &len, NULL);
+    /* resolves, so that the first access finds it; a writer mid-write (the
+       waiter's stall gives up at once rather than wait for it) or a missing
+       key leaves it unresolved, for the first access to do */
+    MMF_READ_STALL(st, ns);
+    st_ctx.waiting = true;
+    mmfi_hit hit;
+    (void)mmf__var_read(v, NULL, 0, &hit, &st);
     *out = v;
     return MMF_OK;
 }

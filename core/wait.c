@@ -93,6 +93,10 @@ static int wait_for(mmf *ns, wait_lookup look, void *ctx, uint64_t version, doub
                version before it is g - 1 (in place; a structural write may
                start higher, and then this only wakes early) */
             if ((g & 1) ? g - 1 != version : g != version) return MMF_OK;
+            if (spinning && !mmf__deadline_passed(&spin)) {
+                spin_while64(&s->gen, g, &spin); /* its end changes gen */
+                continue;
+            }
             word = (mmf_a32 *)&s->gen;
             flag = &s->waiters;
             seen = (uint32_t)g;
