@@ -43,6 +43,10 @@ MMF_INLINE bool cas_acquire(mmf_a64 *p, uint64_t *expected, uint64_t desired) {
     return atomic_compare_exchange_strong_explicit(p, expected, desired, memory_order_acquire,
                                                    memory_order_relaxed);
 }
+MMF_INLINE bool cas_relaxed(mmf_a64 *p, uint64_t *expected, uint64_t desired) {
+    return atomic_compare_exchange_weak_explicit(p, expected, desired, memory_order_relaxed,
+                                                 memory_order_relaxed);
+}
 MMF_INLINE bool cas_seq_cst(mmf_a64 *p, uint64_t *expected, uint64_t desired) {
     return atomic_compare_exchange_strong_explicit(p, expected, desired, memory_order_seq_cst,
                                                    memory_order_relaxed);

@@ -5,8 +5,21 @@
  * each process maps it at another address. Offset 0 (the header) is never a
  * block, so 0 doubles as "none".
  *
- *   [ header 4 KiB | registrations: 1024 x 16 B | index: cap x 8-byte entries |
- *     slots: max_vars x 256 B | heap meta | heap ]
+ *   [ header 4 KiB | registrations: 1024 x 16 B | index buffer 0 | index
+ *     buffer 1 | slots | heap meta | heap ]
+ *
+ * Growth: every region is laid out at creation for the most it may ever
+ * hold (max_size), and the file is that long but sparse. Only a prefix of
+ * each region is committed (posix_fallocate) and published in the header;
+ * growing commits more, under the mutex, before publishing the new count.
+ * Every process maps the whole file at attach, so its base never moves and
+ * a reader needs no remapping: it only ever follows offsets below the
+ * published counts, and never touches a page that was not committed.
+ *
+ * The index has two buffers: a rebuild (growth, or compaction of
+ * tombstones) fills the one not in use and publishes it with one store of
+ * index_desc, which also carries a generation that a reader re-checks
+ * before it answers "not found".
  *
  * The index is dense on purpose: a probe walks 8-byte entries (a 2 MiB
  * index serves a million variables from cache), and only the entry that
@@ -27,7 +40,7 @@
 
 #define MMF_CACHE_LINE 64
 #define MMF_MAGIC 0x31464d4d2e666d6dULL /* "mmf.MMF1" */
-#define MMF_LAYOUT_VERSION 3u
+#define MMF_LAYOUT_VERSION 4u
 #define MMF_HEADER_SIZE 4096u
 
 /* ---- slots (index/) ---------------------------------------------------- */
@@ -172,14 +185,24 @@ struct mmf_slot_image {
 #define MMFA_META_FREE(order) ((uint8_t)(0x80u | ((order) + 1u)))
 #define MMFA_META_COVERED 0x40u /* scratch during a rebuild: inside a live block */
 
+/*
+ * The heap is planned for a reserve and committed in a prefix. The reserve
+ * (struct mmfa_geometry, units) is the most the heap can ever hold: meta
+ * bytes [meta_off, meta_off + units) and arena [arena_off, arena_off +
+ * units * MMFA_UNIT), all mapped by every process. Only the first
+ * `committed` units (struct mmfa_heap) exist in the file, with their meta
+ * bytes; the rest is a hole that nobody touches, not even to read it (on a
+ * full tmpfs a touch is a SIGBUS). Growing raises `committed`.
+ */
+
 /* Written at creation, read-only after. A process reads it from the mapping
    once, at attach, validates that copy and uses only the copy (alloc.h,
    struct mmfa_ctx): another process could change the mapped one at any time. */
 struct mmfa_geometry {
-    uint64_t meta_off;  /* one byte per unit */
+    uint64_t meta_off;  /* one byte per unit of the reserve */
     uint64_t arena_off; /* first block, MMFA_UNIT-aligned */
-    uint64_t units;     /* arena size in units */
-    uint32_t max_order; /* largest order that fits */
+    uint64_t units;     /* the reserve, in units: the most the heap can grow to */
+    uint32_t max_order; /* largest order that fits the reserve */
     uint32_t pad0;
 };
 
@@ -189,10 +212,18 @@ struct mmfa_heap {
     mmf_a64 free_head[MMFA_ORDERS]; /* offsets of free blocks, 0 = none */
     mmf_a64 free_count[MMFA_ORDERS];
     mmf_a64 used_units;
+    /* committed units: [0, committed) of the arena and their meta bytes
+       exist. Grows, never shrinks, 1 <= committed <= geo.units. Written
+       under the mutex with a release store, once the memory exists and the
+       new units' meta bytes are zero (mmfa_grow); read with acquire
+       (mmfa_sync). */
+    mmf_a64 committed;
 };
 _Static_assert(sizeof(struct mmfa_geometry) == 32, "heap layout");
 _Static_assert(offsetof(struct mmfa_heap, free_head) == 32, "heap layout");
-_Static_assert(sizeof(struct mmfa_heap) == 32 + (2 * MMFA_ORDERS + 1) * 8, "heap layout");
+_Static_assert(offsetof(struct mmfa_heap, committed) == 32 + (2 * MMFA_ORDERS + 1) * 8,
+               "heap layout");
+_Static_assert(sizeof(struct mmfa_heap) == 32 + (2 * MMFA_ORDERS + 2) * 8, "heap layout");
 
 /* a free block's first words: doubly linked free list of its order */
 struct mmfa_free_block {
@@ -218,20 +249,41 @@ struct mmf_intent {
     struct mmf_slot_image img;
 };
 
+/* index_desc: which buffer is in use, its capacity, and a generation that
+   every rebuild raises. A reader loads it (acquire) before probing and again
+   before it answers "not found": if it moved, the probe may have walked a
+   buffer being rebuilt, and is repeated. */
+#define MMF_DESC_MAKE(gen, buf, log2cap)                                                           \
+    ((uint64_t)(gen) << 7 | (uint64_t)((buf) & 1u) << 6 | (uint64_t)((log2cap) & 63u))
+#define MMF_DESC_LOG2CAP(d) ((unsigned)((d) & 63u))
+#define MMF_DESC_BUF(d) ((unsigned)(((d) >> 6) & 1u))
+#define MMF_DESC_GEN(d) ((uint64_t)(d) >> 7)
+
+/* One change of the geometry, for the dump: what grew, from and to. */
+enum { MMF_GROW_SLOTS = 1, MMF_GROW_HEAP = 2, MMF_GROW_INDEX = 3, MMF_COMPACT_INDEX = 4 };
+#define MMF_HISTORY 16u
+struct mmf_geo_event {
+    uint64_t time_ns; /* CLOCK_REALTIME */
+    uint32_t kind;    /* MMF_GROW_* */
+    uint32_t pad;
+    uint64_t from, to; /* slots, heap units, or index capacity */
+};
+
 struct mmf_header {
-    /* identity and geometry: written before the namespace is published,
-       read-only after */
+    /* identity and reserved geometry: written before the namespace is
+       published, read-only after */
     uint64_t magic;
     uint32_t layout_version;
     uint32_t header_size;
     uint64_t fingerprint;
-    uint64_t map_size;
-    uint64_t index_off;
-    uint32_t index_cap; /* entries, a power of two, at least 2 x max_vars */
-    uint32_t max_vars;  /* slots: live variables at most */
+    uint64_t map_size;      /* the file's length: every region at its most */
+    uint64_t max_size;      /* committed bytes at most */
+    uint64_t index_off[2];  /* the two index buffers, index_cap_max entries each */
+    uint32_t index_cap_max; /* a power of two, at least 2 x slots_max */
+    uint32_t slots_max;     /* slots: live variables at most */
     uint64_t slots_off;
-    mmf_a32 ready;      /* 1 once initialised */
-    uint32_t flags;     /* MMF_FLAG_*, written at creation */
+    mmf_a32 ready;       /* 1 once initialised */
+    uint32_t flags;      /* MMF_FLAG_*, written at creation */
     uint64_t created_ns; /* CLOCK_REALTIME at creation, for the dump */
     char name[MMF_CACHE_LINE * 4];
 
@@ -245,16 +297,29 @@ struct mmf_header {
     mmf_a64 lock_thread;                         /* holder's pthread_self() */
     uint64_t lock_depth;                         /* holder only */
 
+    /* what readers load on every lookup; changes only when the namespace
+       grows or its index is rebuilt, so it stays in every reader's cache */
+    _Alignas(MMF_CACHE_LINE) mmf_a64 index_desc;
+    mmf_a64 slots_committed; /* slots [0, slots_committed) exist */
+
     /* counters, written under the mutex */
     _Alignas(MMF_CACHE_LINE) mmf_a64 vars;
     mmf_a64 tombstones;
     mmf_a64 lock_acquisitions;
     mmf_a64 lock_recoveries;
-    mmf_a64 gen_floor; /* every new variable's version is above this */
-    mmf_a64 slots_used; /* slots [0, slots_used) have been handed out */
-    mmf_a64 slot_free;  /* first free slot + 1, 0 = none; a cache rebuilt by recovery */
+    mmf_a64 gen_floor;       /* every new variable's version is above this */
+    mmf_a64 slots_used;      /* slots [0, slots_used) have been handed out */
+    mmf_a64 slot_free;       /* first free slot + 1, 0 = none; a cache rebuilt by recovery */
     mmf_a64 claim_takeovers; /* claims taken from dead writers (any process, atomic) */
     mmf_a32 regs_used;       /* registrations [0, regs_used) have been handed out */
+
+    /* growth, under the mutex */
+    _Alignas(MMF_CACHE_LINE) mmf_a64 committed; /* bytes of the file committed */
+    mmf_a64 index_committed[2];                 /* bytes of each index buffer committed */
+    mmf_a64 grows;
+    mmf_a64 index_rebuilds;
+    mmf_a64 history_count; /* events recorded; the last MMF_HISTORY are kept */
+    struct mmf_geo_event history[MMF_HISTORY];
 
     /* structural changes, for mmf_wait on a missing variable */
     _Alignas(MMF_CACHE_LINE) mmf_a32 struct_seq;
@@ -266,6 +331,7 @@ _Static_assert(sizeof(struct mmf_header) <= MMF_HEADER_SIZE, "header fits its pa
 _Static_assert(offsetof(struct mmf_header, heap) % MMF_CACHE_LINE == 0, "layout");
 _Static_assert(offsetof(struct mmf_header, mutex) % MMF_CACHE_LINE == 0, "layout");
 _Static_assert(offsetof(struct mmf_header, lock_owner) % MMF_CACHE_LINE == 0, "layout");
+_Static_assert(offsetof(struct mmf_header, index_desc) % MMF_CACHE_LINE == 0, "layout");
 _Static_assert(MMF_HEADER_SIZE % MMF_CACHE_LINE == 0, "registrations start aligned");
 _Static_assert(MMF_INDEX_OFF % 4096 == 0, "the index starts on a page");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -278,6 +344,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
      (uint64_t)offsetof(struct mmf_header, intent) << 17 ^ (uint64_t)MMF_SLOT_BITS << 23 ^                                         \
      (uint64_t)offsetof(struct mmf_header, mutex) << 29 ^ (uint64_t)MMFA_ORDERS << 41 ^            \
      (uint64_t)MMF_KEY_INLINE << 47 ^ (uint64_t)MMF_VALUE_INLINE << 53 ^ (uint64_t)MMF_REGS << 3 ^ \
-     (uint64_t)offsetof(struct mmf_slot, incarnation) << 58)
+     (uint64_t)offsetof(struct mmf_slot, incarnation) << 58 ^                                     \
+     (uint64_t)offsetof(struct mmf_header, index_desc) << 11)
 
 #endif

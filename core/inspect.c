@@ -14,10 +14,13 @@ int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx) {
     char key[MMF_KEY_MAX + 1];
     if (!buf) return MMF_ENOMEM;
     int rc = MMF_OK;
-    for (uint64_t i = 0; i <= ns->t.mask && rc == MMF_OK;) {
+    /* by slot: slots never move, whatever the index does meanwhile */
+    mmfi_refresh(&ns->t);
+    uint64_t nslots = load_relaxed(&ns->t.nslots); /* those created later may be missed */
+    for (uint64_t i = 0; i < nslots && rc == MMF_OK;) {
         MMF_READ_STALL(st, ns);
         mmfi_hit hit;
-        int r = mmfi_read_at(&ns->t, i, key, buf, cap, &hit, &st);
+        int r = mmfi_read_slot(&ns->t, i, key, buf, cap, &hit, &st);
         if (r == MMFI_SMALL) {
             unsigned char *bigger = realloc(buf, hit.len);
             if (!bigger) {
@@ -43,18 +46,20 @@ int mmf_stat(mmf *ns, mmf_stats *st) {
     mmfa_usage u;
     mmfa_get_usage(&ns->heap, &u);
     memset(st, 0, sizeof *st);
-    st->size = ns->geo.size;
-    st->heap_size = ns->geo.heap.units << MMFA_UNIT_SHIFT;
+    st->size = mmf__committed(ns); /* refreshes the table's counts too */
+    st->heap_size = load_relaxed(&ns->t.heap_hi) - ns->t.heap_lo;
     st->heap_used = u.used;
     st->heap_free = u.free;
     st->largest_free_block = u.largest_free;
     /* relaxed: counters written under the mutex; a snapshot is all we promise */
     st->vars = load_relaxed(&h->vars);
-    st->max_vars = ns->geo.max_vars;
+    st->max_vars = load_relaxed(&ns->t.nslots);
     st->tombstones = load_relaxed(&h->tombstones);
     st->lock_acquisitions = load_relaxed(&h->lock_acquisitions);
     st->lock_recoveries = load_relaxed(&h->lock_recoveries);
     st->claim_takeovers = load_relaxed(&h->claim_takeovers);
+    st->grows = load_relaxed(&h->grows);
+    st->index_rebuilds = load_relaxed(&h->index_rebuilds);
     size_t attached = 0;
     mmf_proc_id *regs = malloc(MMF_REGS * sizeof *regs);
     if (!regs) return MMF_ENOMEM;
@@ -126,7 +131,15 @@ static int check_slot(mmf *ns, uint64_t i, uint64_t entry, uint8_t *seen, FILE *
 static int check_index(mmf *ns, FILE *report) {
     const struct mmfi_table *t = &ns->t;
     struct mmf_header *h = ns->hdr;
-    uint8_t *blocks = calloc(ns->geo.heap.units / 8 + 1, 1), *named = calloc(t->nslots / 8 + 1, 1);
+    struct mmfi_view v;
+    if (mmfi_view_load(t, &v)) {
+        REPORT("index: the descriptor names a capacity its buffers cannot hold\n");
+        return 1;
+    }
+    /* mutex held, synced: the counts are the committed ones */
+    uint64_t nslots = load_relaxed(&t->nslots);
+    uint64_t units = (load_relaxed(&t->heap_hi) - t->heap_lo) >> MMFA_UNIT_SHIFT;
+    uint8_t *blocks = calloc(units / 8 + 1, 1), *named = calloc(nslots / 8 + 1, 1);
     if (!blocks || !named) {
         free(blocks);
         free(named);
@@ -134,13 +147,13 @@ static int check_index(mmf *ns, FILE *report) {
     }
     int bad = 0;
     uint64_t vars = 0, tombs = 0;
-    for (uint64_t p = 0; p <= t->mask && !bad; p++) {
-        uint64_t e = load_relaxed(&t->entries[p]);
+    for (uint64_t p = 0; p <= v.mask && !bad; p++) {
+        uint64_t e = load_relaxed(&v.entries[p]);
         tombs += e == MMF_ENTRY_TOMB;
         if (!ENTRY_LIVE(e)) continue;
         uint64_t i = ENTRY_SLOT(e);
         vars++;
-        if (i >= t->nslots || (named[i / 8] & (1u << (i % 8)))) {
+        if (i >= nslots || (named[i / 8] & (1u << (i % 8)))) {
             REPORT("entry %llu: names slot %llu, out of range or named twice\n",
                    (unsigned long long)p, (unsigned long long)i);
             bad = 1;
@@ -150,12 +163,12 @@ static int check_index(mmf *ns, FILE *report) {
         bad |= check_slot(ns, i, e, blocks, report);
     }
     uint64_t used = load_relaxed(&h->slots_used), chained = 0;
-    if (used > t->nslots) { /* a damaged count would also let a looping chain run on */
+    if (used > nslots) { /* a damaged count would also let a looping chain run on */
         REPORT("slots: %llu handed out, of %llu\n", (unsigned long long)used,
-               (unsigned long long)t->nslots);
+               (unsigned long long)nslots);
         bad = 1;
     }
-    for (uint64_t i = 0; i < t->nslots && !bad; i++) {
+    for (uint64_t i = 0; i < nslots && !bad; i++) {
         const struct mmf_slot *s = &t->slots[i];
         uint64_t g = load_relaxed(&s->gen);
         if ((g & 1) && !load_relaxed(&s->owner)) {
@@ -169,7 +182,7 @@ static int check_index(mmf *ns, FILE *report) {
         }
     }
     for (uint64_t f = load_relaxed(&h->slot_free); f && !bad;) {
-        if (f > t->nslots || (named[(f - 1) / 8] & (1u << ((f - 1) % 8))) || ++chained > used) {
+        if (f > nslots || (named[(f - 1) / 8] & (1u << ((f - 1) % 8))) || ++chained > used) {
             REPORT("slots: the free chain is broken at slot %llu\n", (unsigned long long)(f - 1));
             bad = 1;
         } else {
@@ -247,6 +260,26 @@ static void dump_preview(FILE *out, const unsigned char *v, size_t len) {
     fputs(len > 32 ? "\"..." : "\"", out);
 }
 
+/* The geometry's changes, oldest first (the last MMF_HISTORY of them). */
+static void dump_history(const struct mmf_header *h, uint64_t grows, uint64_t rebuilds,
+                         FILE *out) {
+    static const char *const what[] = {"?", "slots", "heap units", "index entries",
+                                       "index entries (compacted)"};
+    uint64_t n = load_relaxed(&h->history_count); /* a snapshot */
+    fprintf(out, "growth: %llu grows, %llu index rebuilds%s\n", (unsigned long long)grows,
+            (unsigned long long)rebuilds, n ? "; the last ones:" : "");
+    for (uint64_t i = n > MMF_HISTORY ? n - MMF_HISTORY : 0; i < n; i++) {
+        const struct mmf_geo_event *e = &h->history[i % MMF_HISTORY];
+        time_t at = (time_t)(e->time_ns / 1000000000u);
+        char when[64];
+        strftime(when, sizeof when, "%H:%M:%S", gmtime(&at));
+        fprintf(out, "  %s.%06llu  %-26s %llu -> %llu\n", when,
+                (unsigned long long)(e->time_ns % 1000000000u / 1000u),
+                what[e->kind < 5 ? e->kind : 0], (unsigned long long)e->from,
+                (unsigned long long)e->to);
+    }
+}
+
 static void dump_locked(mmf *ns, FILE *out) {
     const struct mmf_header *h = ns->hdr;
     const struct mmf_geom *g = &ns->geo; /* validated at attach; the header's may differ now */
@@ -258,18 +291,27 @@ static void dump_locked(mmf *ns, FILE *out) {
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime(&created));
     /* the name was NUL-terminated at attach; the mapping's may not be now */
     fprintf(out, "namespace %.*s (%s)\n", (int)sizeof h->name, h->name, ns->path);
-    fprintf(out, "header: magic %016llx, layout %u, size %llu, created %s\n",
-            (unsigned long long)h->magic, h->layout_version, (unsigned long long)g->size, when);
+    fprintf(out, "header: magic %016llx, layout %u, created %s\n", (unsigned long long)h->magic,
+            h->layout_version, when);
+    fprintf(out, "size: %llu bytes committed, of %llu at most (file %llu bytes, sparse)\n",
+            (unsigned long long)st.size, (unsigned long long)g->max_size,
+            (unsigned long long)g->size);
+    struct mmfi_view v = {0};
+    uint64_t cap = mmfi_view_load(&ns->t, &v) ? 0 : v.mask + 1;
     fprintf(out,
-            "index: offset %llu, %u entries, %llu tombstones; slots: offset %llu, %llu of %u "
-            "in use (%u bytes each)\n",
-            (unsigned long long)g->index_off, g->index_cap, (unsigned long long)st.tombstones,
-            (unsigned long long)g->slots_off, (unsigned long long)st.vars, g->max_vars,
-            MMF_SLOT_SIZE);
+            "index: buffer %u at offset %llu, %llu entries (at most %u), generation %llu, "
+            "%llu tombstones\n",
+            MMF_DESC_BUF(v.desc), (unsigned long long)g->index_off[MMF_DESC_BUF(v.desc)],
+            (unsigned long long)cap, g->index_cap_max, (unsigned long long)MMF_DESC_GEN(v.desc),
+            (unsigned long long)st.tombstones);
+    fprintf(out, "slots: offset %llu, %llu of %llu in use (at most %u; %u bytes each)\n",
+            (unsigned long long)g->slots_off, (unsigned long long)st.vars,
+            (unsigned long long)st.max_vars, g->slots_max, MMF_SLOT_SIZE);
     fprintf(out, "heap: offset %llu, %llu bytes, used %llu, free %llu, largest free block %llu\n",
             (unsigned long long)g->heap.arena_off, (unsigned long long)st.heap_size,
             (unsigned long long)st.heap_used, (unsigned long long)st.heap_free,
             (unsigned long long)st.largest_free_block);
+    dump_history(h, st.grows, st.index_rebuilds, out);
     uint64_t holder = load_relaxed(&h->lock_owner);
     uint32_t reg = TOKEN_REG(holder);
     fprintf(out, "lock: %llu acquisitions, %llu recoveries, %llu claims taken from dead writers\n",
@@ -292,23 +334,23 @@ static void dump_locked(mmf *ns, FILE *out) {
     }
     fprintf(out, "variables:\n  %8s  %10s  %8s  %-24s  value\n", "slot", "version", "length",
             "key");
-    size_t cap = 64;
     unsigned char val[64];
     char key[MMF_KEY_MAX + 1];
-    for (uint64_t i = 0; i <= ns->t.mask; i++) {
+    uint64_t nslots = load_relaxed(&ns->t.nslots); /* refreshed by mmf_stat above */
+    for (uint64_t i = 0; i < nslots; i++) {
         MMF_READ_STALL(stall, ns);
         mmfi_hit hit;
-        int r = mmfi_read_at(&ns->t, i, key, val, cap, &hit, &stall);
+        int r = mmfi_read_slot(&ns->t, i, key, val, sizeof val, &hit, &stall);
         if (r == MMFI_MISSING) continue;
         if (r < 0) {
-            fprintf(out, "  entry %llu: (damaged)\n", (unsigned long long)i);
+            fprintf(out, "  slot %llu: (damaged)\n", (unsigned long long)i);
             continue;
         }
         fprintf(out, "  %8llu  %10llu  %8zu  %-24s  ", (unsigned long long)hit.slot,
                 (unsigned long long)hit.version, hit.len, key);
         if (r == MMFI_SMALL) { /* longer than the preview: read its start */
             unsigned char *big = malloc(hit.len);
-            if (big && mmfi_read_at(&ns->t, i, key, big, hit.len, &hit, &stall) == MMFI_FOUND)
+            if (big && mmfi_read_slot(&ns->t, i, key, big, hit.len, &hit, &stall) == MMFI_FOUND)
                 dump_preview(out, big, hit.len);
             free(big);
         } else {

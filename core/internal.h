@@ -26,15 +26,23 @@ struct mmf_self {
     mmf_proc_id id; /* the registrant; written before token (release) */
 };
 
-/* The namespace's geometry: planned at creation, or copied from the header
-   once at attach and validated. The handle uses only this copy (and what was
-   derived from it: heap, t), never the header's fields, which another
-   process could change at any time. */
+/* The namespace's reserved geometry: planned at creation, or copied from
+   the header once at attach and validated. The handle uses only this copy
+   (and what was derived from it: heap, t), never the header's fields, which
+   another process could change at any time. What is committed of each
+   region is published separately (and only rises): see grow.c. */
 struct mmf_geom {
-    uint64_t size; /* the header's map_size, and the mapping's length */
-    uint64_t index_off, slots_off;
-    uint32_t index_cap, max_vars;
+    uint64_t size;     /* the file's length: every region at its most; all mapped */
+    uint64_t max_size; /* committed bytes at most */
+    uint64_t index_off[2], slots_off;
+    uint32_t index_cap_max, slots_max;
     struct mmfa_geometry heap;
+};
+
+/* What a new namespace commits at first (format.c). */
+struct mmf_commit {
+    uint64_t slots, units;
+    unsigned log2cap;
 };
 
 struct mmf {
@@ -101,6 +109,10 @@ void mmf__lifecycle_unlock(int fd);
 
 /* lock.c: the namespace mutex (recursive, robust, process-shared) */
 int mmf__mutex_init(pthread_mutex_t *m);
+/* Whether a mapped mutex is of the kind mmf__mutex_init makes (one of
+   another kind, say priority-inheritance, or garbage, could hang a
+   locker). Where the C library gives no way to tell, true. */
+bool mmf__mutex_kind_ok(const pthread_mutex_t *m);
 int mmf__mutex_lock(mmf *ns, const mmf_deadline *d);
 void mmf__mutex_unlock(mmf *ns);
 /* Takes the mutex only if free, and repairs; for readers that found a slot
@@ -142,6 +154,7 @@ int mmf__recover(mmf *ns);
    check: an mmfa_live_fn over a cursor that starts as {.t = table}. */
 struct mmf_live_cursor {
     const struct mmfi_table *t;
+    struct mmfi_view v; /* the index in use, loaded at the first call */
     uint64_t pos; /* next index entry to look at */
     uint64_t off[3];
     unsigned order[3];
@@ -156,6 +169,42 @@ void mmf__slot_free(mmf *ns, uint64_t slot);
 /* The free-slot chain from the index; MMF_ECORRUPT if an entry names a slot
    out of range or one named by another entry. */
 int mmf__slots_rebuild(mmf *ns);
+
+/* format.c: a new namespace's layout, and the checks of an existing one */
+int mmf__plan(const mmf_options *opt, struct mmf_geom *g, struct mmf_commit *c);
+/* Writes a new namespace's header and heap into base (a fresh, zeroed
+   file, its committed parts allocated). */
+void mmf__format(unsigned char *base, const struct mmf_geom *g, const struct mmf_commit *c,
+                 const mmf_options *opt);
+/* The header fields attach checks, each read from the mapping exactly once:
+   every check and everything the handle keeps comes from this copy, so a
+   process changing the header meanwhile cannot slip a value past a check. */
+struct mmf_header_copy {
+    uint64_t magic, fingerprint;
+    uint32_t layout_version, header_size, ready, flags;
+    struct mmf_geom g;
+    char name[sizeof((struct mmf_header *)0)->name];
+};
+void mmf__copy_header(const unsigned char *base, struct mmf_header_copy *c);
+/* Everything attach needs from the header, checked on the copy before
+   anything is written or followed. */
+int mmf__validate(const unsigned char *base, uint64_t file_size, const struct mmf_header_copy *c);
+
+/* grow.c: with the mutex held */
+/* Brings the handle up to what other processes grew (heap units, slot
+   count); MMF_ECORRUPT if the header's counts cannot be. */
+int mmf__sync(mmf *ns);
+/* Bytes committed now: the header and registrations, both index buffers
+   as far as they were committed, the slots and the heap. */
+uint64_t mmf__committed(mmf *ns);
+int mmf__grow_slots(mmf *ns);
+/* Commits heap until a block of the given order can be allocated. */
+int mmf__grow_heap(mmf *ns, unsigned order);
+/* Before a structural write: rebuilds the index larger if one more live
+   entry (inserting) would fill more than half of it, or at the same size
+   when tombstones pass a quarter of it. Failing to grow is not an error
+   while the index still has room. */
+int mmf__index_room(mmf *ns, bool inserting);
 
 /* validate.c */
 int mmf__check_key(const char *key, size_t *klen);

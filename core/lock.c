@@ -34,6 +34,20 @@ int mmf__mutex_init(pthread_mutex_t *m) {
     return rc ? mmf__errno_code(rc) : MMF_OK;
 }
 
+bool mmf__mutex_kind_ok(const pthread_mutex_t *m) {
+#ifdef __GLIBC__
+    /* glibc keeps the kind in a field of its own; no interface reads it */
+    pthread_mutex_t ref;
+    if (mmf__mutex_init(&ref)) return false;
+    bool same = ref.__data.__kind == m->__data.__kind;
+    pthread_mutex_destroy(&ref);
+    return same;
+#else
+    (void)m;
+    return true;
+#endif
+}
+
 __attribute__((cold)) static int after_owner_died(mmf *ns) {
     struct mmf_header *h = ns->hdr;
     store_relaxed(&h->lock_thread, 0);
@@ -82,6 +96,9 @@ int mmf__mutex_lock(mmf *ns, const mmf_deadline *d) {
         return MMF_ECORRUPT;
     } else if (rc) {
         return rc == EINVAL ? MMF_ECORRUPT : mmf__errno_code(rc);
+    } else if ((rc = mmf__sync(ns))) { /* what other processes grew meanwhile */
+        pthread_mutex_unlock(&ns->hdr->mutex);
+        return rc;
     }
     fetch_add_relaxed(&ns->hdr->lock_acquisitions, 1); /* under the mutex */
     return MMF_OK;
@@ -109,7 +126,8 @@ void mmf__recover_try(mmf *ns) {
    ends. Called with the mutex held and the lock word set. */
 static int wait_for_claims(mmf *ns, uint64_t me, const mmf_deadline *d) {
     uint64_t used = load_relaxed(&ns->hdr->slots_used); /* mutex held */
-    for (uint64_t i = 0; i < used && i < ns->t.nslots; i++) {
+    uint64_t nslots = load_relaxed(&ns->t.nslots); /* mutex held, synced */
+    for (uint64_t i = 0; i < used && i < nslots; i++) {
         struct mmf_slot *s = &ns->t.slots[i];
         uint64_t next_check = 0;
         for (uint64_t round = 0;; round++) {

@@ -12,7 +12,10 @@
  * others unless it is the caller's own (a squatter could otherwise feed us
  * an image), exactly as large as its header says (a truncated object would
  * SIGBUS later), and every size and offset in the header must be consistent
- * before the first write; a foreign layout is MMF_EVERSION.
+ * before the first write (format.c); a foreign layout is MMF_EVERSION.
+ *
+ * The whole file is mapped, every region at its most: the base never moves
+ * while the namespace grows (grow.c), and nothing is ever remapped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,121 +32,9 @@
 #include "../common/crash.h"
 
 #define SHM_DIR "/dev/shm/"
-#define MIN_CAPACITY 8u
-#define MAX_CAPACITY (1u << 30)
 
 const char *mmf_version(void) {
     return MMF_VERSION_STRING;
-}
-
-static int plan(const mmf_options *opt, struct mmf_geom *g) {
-    uint64_t size = opt->size ? opt->size : MMF_DEFAULT_SIZE;
-    if (size > (1ull << 46)) return MMF_EINVAL;
-    size = (size + 4095) & ~4095ull;
-    /* by default, a slot (256 B) and its entries for every 2 KiB */
-    uint64_t vars = opt->max_vars ? opt->max_vars : size / 2048;
-    if (vars < 16 && !opt->max_vars) vars = 16;
-    if (vars == 0 || vars > MMF_MAX_VARS) return MMF_EINVAL;
-    uint64_t cap = MIN_CAPACITY;
-    while (cap < vars * 2) cap *= 2; /* entries at most half full: short probes */
-    g->max_vars = (uint32_t)vars;
-    g->index_cap = (uint32_t)cap;
-    g->index_off = MMF_INDEX_OFF;
-    g->slots_off = (MMF_INDEX_OFF + cap * 8 + 4095) & ~4095ull;
-    uint64_t slots_end = g->slots_off + vars * MMF_SLOT_SIZE;
-    if (size < slots_end + 4096) return MMF_EINVAL; /* no room for a heap */
-    if (mmfa_plan(slots_end, size - slots_end, &g->heap)) return MMF_EINVAL;
-    g->size = size;
-    return MMF_OK;
-}
-
-static void format(unsigned char *base, const struct mmf_geom *g, const mmf_options *opt) {
-    struct mmf_header *h = (struct mmf_header *)base;
-    /* a fresh file reads as zeros: every entry EMPTY, every slot free */
-    h->magic = MMF_MAGIC;
-    h->layout_version = MMF_LAYOUT_VERSION;
-    h->header_size = MMF_HEADER_SIZE;
-    h->fingerprint = MMF_LAYOUT_FINGERPRINT;
-    h->map_size = g->size;
-    h->index_off = g->index_off;
-    h->flags = opt->transient ? MMF_FLAG_TRANSIENT : 0;
-    h->index_cap = g->index_cap;
-    h->max_vars = g->max_vars;
-    h->slots_off = g->slots_off;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-    strncpy(h->name, opt->name, sizeof h->name - 1);
-    mmfa_format(&(struct mmfa_ctx){.base = base, .g = g->heap, .h = &h->heap});
-    /* release: nobody can see the file before link(2) publishes it, but the
-       flag is what attach checks */
-    store32_release(&h->ready, 1);
-}
-
-/* The header fields attach checks, each read from the mapping exactly once:
-   every check below and everything the handle keeps comes from this copy,
-   so a process changing the header meanwhile cannot slip a value past a
-   check (no double fetch). */
-struct header_copy {
-    uint64_t magic, fingerprint;
-    uint32_t layout_version, header_size, ready, flags;
-    struct mmf_geom g;
-    char name[sizeof((struct mmf_header *)0)->name];
-};
-
-static void copy_header(const unsigned char *base, struct header_copy *c) {
-    const struct mmf_header *h = (const struct mmf_header *)base;
-    /* acquire: the fields below were written before ready was set */
-    c->ready = load32_acquire(&h->ready);
-    c->magic = h->magic;
-    c->fingerprint = h->fingerprint;
-    c->layout_version = h->layout_version;
-    c->header_size = h->header_size;
-    c->flags = h->flags;
-    c->g.size = h->map_size;
-    c->g.index_off = h->index_off;
-    c->g.index_cap = h->index_cap;
-    c->g.max_vars = h->max_vars;
-    c->g.slots_off = h->slots_off;
-    memcpy(&c->g.heap, &h->heap.geo, sizeof c->g.heap);
-    memcpy(c->name, h->name, sizeof c->name);
-    /* the copy is final: the compiler may not re-read a field from the
-       mapping in place of a use of the copy */
-    fence_compiler();
-}
-
-/* Everything attach needs from the header, checked on the copy c before
-   anything is written or followed. */
-static int validate(const unsigned char *base, uint64_t file_size, const struct header_copy *c) {
-    const struct mmf_geom *g = &c->g;
-    if (c->magic != MMF_MAGIC) return MMF_ECORRUPT;
-    if (c->layout_version != MMF_LAYOUT_VERSION || c->fingerprint != MMF_LAYOUT_FINGERPRINT)
-        return MMF_EVERSION;
-    if (c->header_size != MMF_HEADER_SIZE || g->size != file_size) return MMF_ECORRUPT;
-    if (c->ready != 1) return MMF_ECORRUPT;
-    uint64_t cap = g->index_cap, vars = g->max_vars;
-    if (g->index_off != MMF_INDEX_OFF || (c->flags & ~MMF_FLAG_TRANSIENT) || cap < MIN_CAPACITY || cap > MAX_CAPACITY ||
-        (cap & (cap - 1)) || vars == 0 || vars > MMF_MAX_VARS || vars > cap)
-        return MMF_ECORRUPT;
-    uint64_t index_end = g->index_off + cap * 8;
-    if (g->slots_off < index_end || g->slots_off % MMF_SLOT_SIZE || g->slots_off > file_size ||
-        vars > (file_size - g->slots_off) / MMF_SLOT_SIZE)
-        return MMF_ECORRUPT;
-    uint64_t slots_end = g->slots_off + vars * MMF_SLOT_SIZE;
-    if (!mmfa_geometry_ok(&g->heap, file_size) || g->heap.meta_off < slots_end) return MMF_ECORRUPT;
-    if (memchr(c->name, '\0', sizeof c->name) == NULL) return MMF_ECORRUPT;
-#ifdef __GLIBC__
-    /* a mutex of another kind (say, PI, or garbage) could hang a locker */
-    const struct mmf_header *h = (const struct mmf_header *)base;
-    pthread_mutex_t ref;
-    if (mmf__mutex_init(&ref)) return MMF_ESYS;
-    int same = ref.__data.__kind == h->mutex.__data.__kind;
-    pthread_mutex_destroy(&ref);
-    if (!same) return MMF_ECORRUPT;
-#else
-    (void)base;
-#endif
-    return MMF_OK;
 }
 
 static void free_handle(mmf *ns) {
@@ -179,14 +70,19 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     ns->hdr = h;
     ns->geo = *g;
     ns->heap = (struct mmfa_ctx){.base = base, .g = g->heap, .h = &h->heap};
+
     ns->regs = (struct mmf_reg *)(base + MMF_REGS_OFF);
     ns->t.base = base;
-    ns->t.entries = (mmf_a64 *)(base + g->index_off);
-    ns->t.mask = g->index_cap - 1u;
+    ns->t.desc = &h->index_desc;
+    ns->t.buf[0] = (mmf_a64 *)(base + g->index_off[0]);
+    ns->t.buf[1] = (mmf_a64 *)(base + g->index_off[1]);
+    ns->t.log2cap_max = (unsigned)__builtin_ctz(g->index_cap_max);
     ns->t.slots = (struct mmf_slot *)(base + g->slots_off);
-    ns->t.nslots = g->max_vars;
+    ns->t.slots_max = g->slots_max;
+    ns->t.slots_committed = &h->slots_committed;
     ns->t.heap_lo = g->heap.arena_off;
-    ns->t.heap_hi = g->heap.arena_off + (g->heap.units << MMFA_UNIT_SHIFT);
+    ns->t.heap_hi_max = g->heap.arena_off + (g->heap.units << MMFA_UNIT_SHIFT);
+    ns->t.heap_units = &h->heap.committed;
     ns->autolock = opt->autolock;
     ns->debug = opt->debug;
     ns->readonly = opt->readonly;
@@ -197,6 +93,12 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     ns->dev = st->st_dev;
     ns->ino = st->st_ino;
     ns->path = p;
+    if (mmfa_sync(&ns->heap) || load_relaxed(&h->slots_committed) > g->slots_max) {
+        close(own); /* committed counts of none, or past the reserve */
+        free_handle(ns);
+        return MMF_ECORRUPT;
+    }
+    mmfi_refresh(&ns->t); /* what is committed now; only rises */
     uint64_t token;
     /* read-only: one shared lock on a byte of all readers' (they cannot
        register, which writes), so that a transient namespace stays */
@@ -254,9 +156,9 @@ static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
         rc = mmf__errno_code(errno);
         goto fail;
     }
-    struct header_copy c;
-    copy_header(base, &c);
-    rc = validate(base, size, &c);
+    struct mmf_header_copy c;
+    mmf__copy_header(base, &c);
+    rc = mmf__validate(base, size, &c);
     /* opening and closing a transient namespace are ordered by this lock */
     if (!rc && (c.flags & MMF_FLAG_TRANSIENT) && !(rc = mmf__lifecycle_lock(fd, rw, opt->timeout)))
         locked = true;
@@ -312,9 +214,24 @@ static char *temp_name(const char *path) {
 }
 
 /* MMF_OK (handle in *out), MMF_EEXIST if another process published first. */
+/* Allocates what a new namespace commits at first: ENOSPC now rather
+   than SIGBUS on a later write. */
+static int commit_initial(int fd, const struct mmf_geom *g, const struct mmf_commit *c) {
+    uint64_t off[2], len[2];
+    mmfa_commit_ranges(&g->heap, 0, c->units, off, len);
+    uint64_t index = (uint64_t)8 << c->log2cap;
+    int rc = mmf__commit(fd, 0, MMF_INDEX_OFF);
+    if (!rc) rc = mmf__commit(fd, g->index_off[0], index < 4096 ? 4096 : index);
+    if (!rc) rc = mmf__commit(fd, g->slots_off, c->slots * MMF_SLOT_SIZE);
+    for (int i = 0; i < 2 && !rc; i++) rc = mmf__commit(fd, off[i], len[i]);
+    return rc;
+}
+
+/* MMF_OK (handle in *out), MMF_EEXIST if another process published first. */
 static int create(const mmf_options *opt, const char *path, mmf **out) {
     struct mmf_geom g;
-    int rc = plan(opt, &g);
+    struct mmf_commit first;
+    int rc = mmf__plan(opt, &g, &first);
     if (rc) return rc;
     char *tmp = temp_name(path);
     if (!tmp) return MMF_ENOMEM;
@@ -327,18 +244,15 @@ static int create(const mmf_options *opt, const char *path, mmf **out) {
     unsigned char *base = MAP_FAILED;
     mmf *ns = NULL;
     struct stat st;
-    if (fchmod(fd, opt->mode ? opt->mode : 0600) == -1 || ftruncate(fd, (off_t)g.size) == -1) goto os_error;
-    /* reserve the memory now: ENOSPC here rather than SIGBUS on a later write */
-    rc = posix_fallocate(fd, 0, (off_t)g.size);
-    if (rc && rc != EOPNOTSUPP && rc != EINVAL) {
-        errno = rc;
+    if (fchmod(fd, opt->mode ? opt->mode : 0600) == -1 || ftruncate(fd, (off_t)g.size) == -1)
         goto os_error;
-    }
+    rc = commit_initial(fd, &g, &first);
+    if (rc) goto fail;
     base = mmap(NULL, g.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED || fstat(fd, &st) == -1) goto os_error;
     rc = mmf__mutex_init(&((struct mmf_header *)base)->mutex);
     if (rc) goto fail;
-    format(base, &g, opt);
+    mmf__format(base, &g, &first, opt);
     /* registered before anyone can see it: a transient namespace is never
        found with nobody attached while its creator lives */
     rc = make_handle(opt, path, base, &g, opt->transient ? MMF_FLAG_TRANSIENT : 0, fd, &st, &ns);
@@ -382,8 +296,8 @@ static int check_options(const mmf_options *opt) {
     if (opt->reuse && opt->exclusive) return MMF_EINVAL;
     if (opt->readonly && opt->exclusive) return MMF_EINVAL; /* read-only never creates */
     if (!(opt->spin >= 0) || !isfinite(opt->spin)) return MMF_EINVAL;
-    uint64_t size = opt->size ? opt->size : MMF_DEFAULT_SIZE;
-    if (opt->max_size && opt->max_size < size) return MMF_EINVAL;
+    if (opt->max_size && opt->max_size < (opt->size ? opt->size : MMF_DEFAULT_SIZE))
+        return MMF_EINVAL;
     return MMF_OK;
 }
 
@@ -414,8 +328,9 @@ int mmf_open(const mmf_options *opt, mmf **out) {
     }
     free(path);
     if (!rc && (*out)->debug)
-        MMF_DEBUG(*out, "opened %s: %llu bytes, %u variables at most", (*out)->path,
-                  (unsigned long long)(*out)->size, (*out)->geo.max_vars);
+        MMF_DEBUG(*out, "opened %s: %llu bytes committed, growing up to %llu", (*out)->path,
+                  (unsigned long long)mmf__committed(*out),
+                  (unsigned long long)(*out)->geo.max_size);
     return rc;
 }
 

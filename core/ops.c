@@ -128,6 +128,17 @@ static void free_blocks(mmf *ns, const uint64_t *off, const unsigned *order, int
                       (unsigned long long)off[i]);
 }
 
+/* A block of the given order, the heap grown first if none is free. */
+static int alloc_block(mmf *ns, unsigned order, uint64_t *off) {
+    int rc = mmfa_alloc(&ns->heap, order, off);
+    if (rc == MMFA_ENOSPC) {
+        rc = mmf__grow_heap(ns, order);
+        if (rc) return rc;
+        rc = mmfa_alloc(&ns->heap, order, off);
+    }
+    return rc == MMFA_OK ? MMF_OK : rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
+}
+
 /* Where a value of len bytes goes: nowhere (empty), inline in the slot, or
    two blocks with the value written into the first. */
 static int alloc_value(mmf *ns, const void *val, size_t len, uint64_t b[2], unsigned *order) {
@@ -136,12 +147,12 @@ static int alloc_value(mmf *ns, const void *val, size_t len, uint64_t b[2], unsi
     if (len <= MMF_VALUE_INLINE) return MMF_OK;
     int k = mmfa_order_for(&ns->heap, len);
     if (k < 0) return MMF_ENOSPC;
-    int rc = mmfa_alloc(&ns->heap, (unsigned)k, &b[0]);
+    int rc = alloc_block(ns, (unsigned)k, &b[0]);
     if (!rc) {
-        rc = mmfa_alloc(&ns->heap, (unsigned)k, &b[1]);
+        rc = alloc_block(ns, (unsigned)k, &b[1]);
         if (rc) mmfa_free(&ns->heap, b[0], (unsigned)k);
     }
-    if (rc) return rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
+    if (rc) return rc;
     /* fresh blocks may still be read by a stale reader: word stores */
     words_store((mmf_a64 *)(ns->base + b[0]), val, len);
     *order = (unsigned)k;
@@ -149,9 +160,9 @@ static int alloc_value(mmf *ns, const void *val, size_t len, uint64_t b[2], unsi
 }
 
 /* Publishes img into slot idx (claimed) through the intent record, then sets
-   index entry pos (UINT64_MAX: none) to entry. */
+   entry pos (UINT64_MAX: none) of the index in use, v, to entry. */
 static uint64_t publish(mmf *ns, uint64_t idx, const struct mmf_slot_image *img, uint64_t min_gen,
-                        uint64_t pos, uint64_t entry) {
+                        const struct mmfi_view *v, uint64_t pos, uint64_t entry) {
     struct mmf_intent *in = &ns->hdr->intent;
     in->slot = idx;
     in->min_gen = min_gen;
@@ -162,7 +173,7 @@ static uint64_t publish(mmf *ns, uint64_t idx, const struct mmf_slot_image *img,
     MMF_CRASH_POINT("publish.ready");
     uint64_t g = mmfi_apply_image(&ns->t.slots[idx], img, min_gen);
     MMF_CRASH_POINT("publish.before_entry");
-    if (pos != UINT64_MAX) mmfi_set_entry(&ns->t, pos, entry);
+    if (pos != UINT64_MAX) mmfi_set_entry(v, pos, entry);
     MMF_CRASH_POINT("publish.before_clear");
     store_release(&in->state, MMF_INTENT_NONE);
     return g;
@@ -194,14 +205,14 @@ static int replace_value(mmf *ns, uint64_t idx, const struct mmfi_key *k,
     mmfi_make_image(&img, k, load_relaxed(&s->incarnation), ko, b[0], b[1], order, op->val,
                     op->len); /* the same variable: the same incarnation */
     img.vstate = VS_WITH_TAG(img.vstate, op->tag);
-    publish(ns, idx, &img, 0, UINT64_MAX, 0);
+    publish(ns, idx, &img, 0, NULL, UINT64_MAX, 0);
     MMF_CRASH_POINT("replace.before_free");
     free_blocks(ns, old, old_order, nold);
     return MMF_OK;
 }
 
-static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
-                  const struct mmf__write_op *op) {
+static int insert(mmf *ns, uint64_t me, const struct mmfi_view *v, uint64_t pos,
+                  const struct mmfi_key *k, const struct mmf__write_op *op) {
     struct mmf_header *hd = ns->hdr;
     uint64_t idx, ko = 0, b[2] = {0, 0};
     unsigned order = MMF_ORDER_NONE, korder = mmfi_key_order(k->len);
@@ -210,9 +221,8 @@ static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
     MMF_CRASH_POINT("insert.slot");
     struct mmf_slot *s = &ns->t.slots[idx];
     if (k->len > MMF_KEY_INLINE) {
-        rc = mmfa_alloc(&ns->heap, korder, &ko);
-        if (rc) rc = rc == MMFA_ENOSPC ? MMF_ENOSPC : MMF_ECORRUPT;
-        else words_store((mmf_a64 *)(ns->base + ko), k->bytes, k->len);
+        rc = alloc_block(ns, korder, &ko);
+        if (!rc) words_store((mmf_a64 *)(ns->base + ko), k->bytes, k->len);
     }
     if (!rc) rc = alloc_value(ns, op->val, op->len, b, &order);
     if (!rc) rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
@@ -223,12 +233,12 @@ static int insert(mmf *ns, uint64_t me, uint64_t pos, const struct mmfi_key *k,
         return rc;
     }
     MMF_CRASH_POINT("insert.claimed");
-    int was_tomb = load_relaxed(&ns->t.entries[pos]) == MMF_ENTRY_TOMB; /* mutex held */
+    int was_tomb = load_relaxed(&v->entries[pos]) == MMF_ENTRY_TOMB; /* mutex held */
     struct mmf_slot_image img;
     mmfi_make_image(&img, k, mmfi_next_incarnation(&ns->t, s), ko, b[0], b[1], order, op->val,
                     op->len);
     img.vstate = VS_WITH_TAG(img.vstate, op->tag);
-    publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1, pos, ENTRY_MAKE(k->hash, idx));
+    publish(ns, idx, &img, load_relaxed(&hd->gen_floor) + 1, v, pos, ENTRY_MAKE(k->hash, idx));
     MMF_CRASH_POINT("insert.before_release");
     mmfi_release(s);
     mmf__wake_slot(s);
@@ -247,6 +257,18 @@ static int write_inplace(mmf *ns, uint64_t me, const struct mmfi_key *k, struct 
     return mmf__write_slot(ns, me, (uint64_t)slot, k, 0, op);
 }
 
+/* Under the mutex: key k in the index in use (loaded into v), as
+   mmfi_find_for_write, with *pos UINT64_MAX where an insert would find no
+   free entry. MMF_OK or MMF_ECORRUPT. */
+static int find(mmf *ns, struct mmfi_view *v, const struct mmfi_key *k, uint64_t *pos,
+                uint64_t *idx, int *present) {
+    *present = 0;
+    if (mmfi_view_load(&ns->t, v)) return MMF_ECORRUPT;
+    int rc = mmfi_find_for_write(&ns->t, v, k, pos, idx, present);
+    if (rc == MMFI_ENOSPC) *pos = UINT64_MAX;
+    return rc == MMFI_ECORRUPT ? MMF_ECORRUPT : MMF_OK;
+}
+
 int mmf__write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct mmf__write_op *op) {
     mmf_deadline d;
     mmf__deadline_in(&d, ns->timeout);
@@ -254,9 +276,16 @@ int mmf__write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct mmf
     if (rc) return rc;
     uint64_t pos, idx = 0;
     int present = 0;
-    rc = mmfi_find_for_write(&ns->t, k, &pos, &idx, &present);
-    if (rc == MMFI_ECORRUPT) {
-        rc = MMF_ECORRUPT;
+    struct mmfi_view v;
+    rc = mmf__index_room(ns, false);
+    if (!rc) rc = find(ns, &v, k, &pos, &idx, &present);
+    if (rc == MMF_OK && !present && !(op->kind == OP_CAS && op->expected != 0)) {
+        /* an insert: first room for one more entry (the index may move) */
+        rc = mmf__index_room(ns, true);
+        if (!rc) rc = find(ns, &v, k, &pos, &idx, &present);
+    }
+    if (rc) {
+        /* as mmf__index_room or find said */
     } else if (present) {
         struct mmf_slot *s = &ns->t.slots[idx];
         rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
@@ -272,7 +301,7 @@ int mmf__write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct mmf
         }
     } else if (op->kind == OP_CAS && op->expected != 0) {
         rc = MMF_ECONFLICT;
-    } else if (rc == MMFI_ENOSPC) {
+    } else if (pos == UINT64_MAX) {
         rc = MMF_ENOSPC;
     } else {
         if (op->kind == OP_ADD) {
@@ -280,7 +309,7 @@ int mmf__write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct mmf
             op->val = &op->sum;
             op->len = sizeof op->sum;
         }
-        rc = insert(ns, me, pos, k, op);
+        rc = insert(ns, me, &v, pos, k, op);
     }
     mmf__mutex_unlock(ns);
     return rc;
@@ -347,10 +376,13 @@ int mmf_delete(mmf *ns, const char *key) {
     uint64_t pos, idx = 0, blocks[3];
     unsigned orders[3];
     int present = 0, n = 0;
-    rc = mmfi_find_for_write(&ns->t, &k, &pos, &idx, &present);
+    struct mmfi_view v;
+    rc = mmf__index_room(ns, false);
+    if (!rc) rc = find(ns, &v, &k, &pos, &idx, &present);
     struct mmf_slot *s = &ns->t.slots[idx];
-    if (rc == MMFI_ECORRUPT) rc = MMF_ECORRUPT;
-    else if (!present) rc = MMF_ENOTFOUND;
+    if (rc) {
+        /* as mmf__index_room or find said */
+    } else if (!present) rc = MMF_ENOTFOUND;
     else if ((n = mmfi_slot_blocks(&ns->t, s, load_relaxed(&s->vstate), blocks, orders)) < 0)
         rc = MMF_ECORRUPT; /* vstate: mutex held, used only here */
     else rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
@@ -360,7 +392,7 @@ int mmf_delete(mmf *ns, const char *key) {
         memset(&img, 0, sizeof img); /* hash EMPTY: a free slot */
         img.incarnation = mmfi_next_incarnation(&ns->t, s); /* handles on it re-resolve */
         MMF_CRASH_POINT("delete.claimed");
-        uint64_t g = publish(ns, idx, &img, 0, pos, MMF_ENTRY_TOMB);
+        uint64_t g = publish(ns, idx, &img, 0, &v, pos, MMF_ENTRY_TOMB);
         MMF_CRASH_POINT("delete.published");
         mmfi_release(s);
         mmf__wake_slot(s);
@@ -370,7 +402,7 @@ int mmf_delete(mmf *ns, const char *key) {
         MMF_CRASH_POINT("delete.blocks_freed");
         mmf__slot_free(ns, idx);
         MMF_CRASH_POINT("delete.before_trim");
-        uint64_t trimmed = mmfi_trim_tombstones(&ns->t, pos);
+        uint64_t trimmed = mmfi_trim_tombstones(&v, pos);
         store_relaxed(&hd->vars, load_relaxed(&hd->vars) - 1);
         store_relaxed(&hd->tombstones, load_relaxed(&hd->tombstones) + 1 - trimmed);
         structure_changed(ns);

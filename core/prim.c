@@ -228,3 +228,10 @@ void mmf__backoff(uint64_t round) {
         nanosleep(&ts, NULL);
     }
 }
+
+int mmf__commit(int fd, uint64_t off, uint64_t len) {
+    if (len == 0) return 0;
+    int rc = posix_fallocate(fd, (off_t)off, (off_t)len);
+    if (rc == EOPNOTSUPP || rc == EINVAL) return 0; /* the filesystem cannot: as before growth */
+    return rc ? mmf__errno_code(rc) : 0;
+}

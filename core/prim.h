@@ -44,6 +44,11 @@ int mmf__ofd_held(int fd, uint64_t byte);
 int mmf__flock_try(int fd, bool exclusive);
 void mmf__flock_release(int fd);
 
+/* Allocates [off, off + len) of the file fd names (posix_fallocate), so that
+   touching it later cannot SIGBUS: MMF_ENOSPC if the filesystem is full.
+   A filesystem that cannot allocate ahead is let be (0). */
+int mmf__commit(int fd, uint64_t off, uint64_t len);
+
 /* Who a process is, as its registration records it. */
 typedef struct mmf_proc_id {
     uint32_t pid;

@@ -15,6 +15,10 @@
  *    chain: the index is the source of truth, the free lists and the chain
  *    are rebuilt from what live entries reference;
  *  - counters (vars, tombstones) off by one: recounted from the index;
+ *  - growth cut short (grow.c): counts are published only once what they
+ *    cover is committed, and a heap published before its new blocks were
+ *    freed into the lists is taken in by the rebuild of the lists;
+ *  - an index rebuild cut short: the buffer in use was never touched;
  *  - a dead holder of the explicit lock: its lock word is cleared (lock.c,
  *    which knows the holder died).
  * The routine is idempotent, so a recoverer that dies is recovered in turn.
@@ -26,14 +30,22 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
     const struct mmfi_table *t = &ns->t;
     uint64_t me;
     if (mmf__me(ns, &me)) return MMF_EPERM;
+    /* a grower that died published its counts after committing what they
+       cover; a heap published but not yet freed into is rebuilt below */
+    if (mmf__sync(ns)) return MMF_ECORRUPT;
 
-    /* acquire: pairs with the dead writer's release of READY */
+    struct mmfi_view v;
+    if (mmfi_view_load(t, &v)) return MMF_ECORRUPT;
+    uint64_t nslots = load_relaxed(&t->nslots); /* mutex held, synced */
+    /* acquire: pairs with the dead writer's release of READY. The index was
+       not rebuilt since: a rebuild starts a structural write, and the
+       intent of the one before was NONE by then or recovered first. */
     if (load_acquire(&h->intent.state) == MMF_INTENT_READY) {
         uint64_t idx = h->intent.slot, pos = h->intent.entry_pos;
-        if (idx < t->nslots) {
+        if (idx < nslots) {
             struct mmf_slot *s = &t->slots[idx];
             mmfi_apply_image(s, &h->intent.img, h->intent.min_gen);
-            if (pos != UINT64_MAX) mmfi_set_entry(t, pos, h->intent.entry);
+            if (pos != UINT64_MAX) mmfi_set_entry(&v, pos, h->intent.entry);
             store_release(&s->owner, 0);
             mmf__wake_slot(s);
             MMF_DEBUG(ns, "rolled forward an interrupted change of slot %llu",
@@ -43,7 +55,7 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
     }
 
     uint64_t max_gen = 0;
-    for (uint64_t i = 0; i < t->nslots; i++) {
+    for (uint64_t i = 0; i < nslots; i++) {
         struct mmf_slot *s = &t->slots[i];
         uint64_t o = load_acquire(&s->owner);
         /* a structural claim is ours to clear: we hold the mutex its owner
@@ -54,10 +66,10 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
         if (g > max_gen) max_gen = g;
     }
     uint64_t vars = 0, tombs = 0;
-    for (uint64_t p = 0; p <= t->mask; p++)
-        if (load_relaxed(&t->entries[p]) == MMF_ENTRY_TOMB) mmfi_trim_tombstones(t, p);
-    for (uint64_t p = 0; p <= t->mask; p++) {
-        uint64_t e = load_relaxed(&t->entries[p]);
+    for (uint64_t p = 0; p <= v.mask; p++)
+        if (load_relaxed(&v.entries[p]) == MMF_ENTRY_TOMB) mmfi_trim_tombstones(&v, p);
+    for (uint64_t p = 0; p <= v.mask; p++) {
+        uint64_t e = load_relaxed(&v.entries[p]);
         vars += ENTRY_LIVE(e);
         tombs += e == MMF_ENTRY_TOMB;
     }

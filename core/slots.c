@@ -1,6 +1,7 @@
 /*
  * Slot allocation, under the namespace mutex. Slots [0, slots_used) have been
- * handed out; freed ones are chained through next_free from slot_free. Like
+ * handed out; freed ones are chained through next_free from slot_free; past
+ * the committed slots, more are committed (grow.c). Like
  * the heap's free lists, the chain is a cache: recovery rebuilds it from the
  * index (a slot is live iff a live entry names it), so a process killed
  * between taking a slot and publishing its entry leaks nothing for long.
@@ -11,19 +12,24 @@
 
 int mmf__slot_alloc(mmf *ns, uint64_t *slot) {
     struct mmf_header *h = ns->hdr;
-    uint64_t f = load_relaxed(&h->slot_free); /* mutex held: relaxed throughout */
+    uint64_t nslots = load_relaxed(&ns->t.nslots); /* mutex held: relaxed throughout */
+    uint64_t f = load_relaxed(&h->slot_free);
     if (f) {
-        if (f > ns->t.nslots) return MMF_ECORRUPT;
+        if (f > nslots) return MMF_ECORRUPT;
         const struct mmf_slot *s = &ns->t.slots[f - 1];
         uint32_t next = s->next_free;
         /* a damaged chain must not hand out a live slot */
-        if (next > ns->t.nslots || load_relaxed(&s->hash) != MMF_HASH_EMPTY) return MMF_ECORRUPT;
+        if (next > nslots || load_relaxed(&s->hash) != MMF_HASH_EMPTY) return MMF_ECORRUPT;
         store_relaxed(&h->slot_free, next);
         *slot = f - 1;
         return MMF_OK;
     }
     uint64_t used = load_relaxed(&h->slots_used);
-    if (used >= ns->t.nslots) return used == ns->t.nslots ? MMF_ENOSPC : MMF_ECORRUPT;
+    if (used > nslots) return MMF_ECORRUPT;
+    if (used == nslots) {
+        int rc = mmf__grow_slots(ns);
+        if (rc) return rc;
+    }
     if (load_relaxed(&ns->t.slots[used].hash) != MMF_HASH_EMPTY) return MMF_ECORRUPT;
     store_relaxed(&h->slots_used, used + 1);
     *slot = used;
@@ -39,16 +45,19 @@ void mmf__slot_free(mmf *ns, uint64_t slot) {
 int mmf__slots_rebuild(mmf *ns) {
     const struct mmfi_table *t = &ns->t;
     struct mmf_header *h = ns->hdr;
-    uint8_t *live = calloc(t->nslots / 8 + 1, 1);
+    struct mmfi_view v;
+    if (mmfi_view_load(t, &v)) return MMF_ECORRUPT;
+    uint64_t nslots = load_relaxed(&t->nslots); /* mutex held */
+    uint8_t *live = calloc(nslots / 8 + 1, 1);
     if (!live) return MMF_ENOMEM;
     uint64_t used = load_relaxed(&h->slots_used);
-    if (used > t->nslots) used = t->nslots;
+    if (used > nslots) used = nslots;
     int rc = MMF_OK;
-    for (uint64_t p = 0; p <= t->mask; p++) {
-        uint64_t e = load_relaxed(&t->entries[p]);
+    for (uint64_t p = 0; p <= v.mask; p++) {
+        uint64_t e = load_relaxed(&v.entries[p]);
         if (!ENTRY_LIVE(e)) continue;
         uint64_t i = ENTRY_SLOT(e);
-        if (i >= t->nslots || (live[i / 8] & (1u << (i % 8)))) {
+        if (i >= nslots || (live[i / 8] & (1u << (i % 8)))) {
             rc = MMF_ECORRUPT; /* out of range, or named twice */
             break;
         }
@@ -69,8 +78,12 @@ int mmf__live_blocks(void *vctx, uint64_t i, uint64_t *off, unsigned *order) {
     (void)i; /* the cursor is sequential */
     struct mmf_live_cursor *c = vctx;
     while (c->next >= c->n) {
-        if (c->pos > c->t->mask) return 1;
-        uint64_t e = load_relaxed(&c->t->entries[c->pos++]); /* mutex held */
+        if (!c->v.entries && mmfi_view_load(c->t, &c->v)) {
+            c->err = MMF_ECORRUPT;
+            return 1;
+        }
+        if (c->pos > c->v.mask) return 1;
+        uint64_t e = load_relaxed(&c->v.entries[c->pos++]); /* mutex held */
         if (!ENTRY_LIVE(e)) continue;
         const struct mmf_slot *s = mmfi_entry_slot(c->t, e);
         /* vstate: mutex held, used only here */

@@ -75,7 +75,7 @@ void mmf_var_close(mmf_var *var) {
 /* Reads the variable: the cached slot if it still holds it, else by name
    (then caching what was found). As mmfi_get; st handles stalls. */
 int mmf__var_read(mmf_var *var, void *buf, size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
-    const struct mmfi_table *t = &var->ns->t;
+    struct mmfi_table *t = &var->ns->t;
     uint64_t c = load_relaxed(&var->cache); /* private to the process; see the top */
     if (c) {
         int rc = mmfi_get_at(t, c, buf, cap, hit, st);

@@ -80,14 +80,17 @@ const char *mmf_strerror(int err);
 #define MMF_KEY_MAX 255       /* longest key, in bytes */
 #define MMF_NAME_MAX 200      /* longest namespace name */
 #define MMF_VALUE_MAX 0xffffffffu /* longest value, in bytes (the heap is usually the limit) */
-#define MMF_DEFAULT_SIZE (1u << 20) /* size of a namespace created with size 0 */
+#define MMF_DEFAULT_SIZE (64u << 10)       /* where a namespace created with size 0 starts */
+#define MMF_DEFAULT_MAX_SIZE (1ull << 30) /* how far one created with max_size 0 may grow */
 
 typedef struct mmf_options {
     const char *name;  /* required: 1..200 chars of [A-Za-z0-9._-], e.g. "MyApp.SharedMemory";
                           not starting with '.', never containing ".." */
     const char *path;  /* backing file (the "swapfile"); NULL = POSIX shared memory */
-    uint64_t size;     /* bytes, used when creating; 0 = MMF_DEFAULT_SIZE */
-    uint32_t max_vars; /* index capacity, used when creating; 0 = derived from size */
+    uint64_t size;     /* bytes committed at creation; 0 = MMF_DEFAULT_SIZE. Only a start:
+                          the namespace grows on demand up to max_size */
+    uint32_t max_vars; /* variables room is made for at creation; 0 = one per 2 KiB of size
+                          (at least 16). Only a start, as size */
     bool reuse;        /* attach to an existing namespace only; MMF_ENOENT if none */
     bool exclusive;    /* create a new namespace only; MMF_EEXIST if it exists */
     bool autolock;     /* default true */
@@ -96,9 +99,12 @@ typedef struct mmf_options {
                           0 = forever */
     uint32_t mode;     /* permission bits when creating; default (and 0) 0600 */
     bool debug;        /* diagnostics to stderr */
-    uint64_t max_size; /* growth ceiling in bytes; 0 = the library's default. This version
-                          does not grow namespaces yet: size stays the namespace's size, and
-                          a nonzero max_size below size is MMF_EINVAL */
+    uint64_t max_size; /* used when creating: bytes the namespace may ever commit (its memory
+                          on /dev/shm, or disk); 0 = MMF_DEFAULT_MAX_SIZE, or size if larger.
+                          Past it a write returns MMF_ENOSPC and changes nothing; a nonzero
+                          max_size below size is MMF_EINVAL. The file is as long as
+                          max_size needs (about twice it) but sparse, and every handle maps
+                          all of it: address space, not memory */
     bool readonly;     /* attach read-only (O_RDONLY, PROT_READ): reads work and never write
                           to the mapping; every write, mmf_lock and mmf_check return MMF_EPERM.
                           Needs only read permission. Never creates (MMF_ENOENT if absent) */
@@ -314,13 +320,15 @@ typedef int (*mmf_visit_fn)(const char *key, const void *val, size_t len, uint64
                             void *ctx);
 int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx);
 
+/* size: bytes committed now (it grows); heap_size: the heap's part of it;
+   max_vars: variables there are slots for now (it grows too) */
 typedef struct mmf_stats {
     uint64_t size, heap_size, heap_used, heap_free, largest_free_block;
     uint64_t vars, max_vars, tombstones;
     uint64_t lock_acquisitions, lock_recoveries;
     uint64_t attached;        /* processes that have the namespace open read-write now */
-    uint64_t grows;           /* times the namespace grew (this version never grows one: 0) */
-    uint64_t index_rebuilds;  /* online index rebuilds (this version rebuilds none: 0) */
+    uint64_t grows;           /* times the namespace grew: its slots, heap or index */
+    uint64_t index_rebuilds;  /* online index rebuilds (growth, or compaction of tombstones) */
     uint64_t claim_takeovers; /* slot claims taken from a writer that had died */
 } mmf_stats;
 

@@ -100,14 +100,16 @@ MMF_INLINE int mmfi_read_fast_at(struct mmf_slot *s, uint64_t inc, void *buf, si
 }
 
 /* mmfi_get's common case, for a key of up to 16 bytes: MMFI_FOUND,
-   MMFI_MISSING (an EMPTY entry ends the probe: no stall function is needed
-   to say so), or MMFI_SLOW. */
+   MMFI_MISSING (an EMPTY entry ends the probe, in an index still in use: no
+   stall function is needed to say so), or MMFI_SLOW. */
 MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, void *buf, size_t cap,
                              mmfi_hit *hit) {
+    struct mmfi_view v;
+    if (__builtin_expect(mmfi_view_load(t, &v), 0)) return MMFI_SLOW;
     /* the table's fields, loaded once: the acquires below would reload them */
-    const mmf_a64 *entries = t->entries;
+    const mmf_a64 *entries = v.entries;
     struct mmf_slot *slots = t->slots;
-    uint64_t mask = t->mask, nslots = t->nslots, tag = ENTRY_TAG(k.hash);
+    uint64_t mask = v.mask, nslots = load_relaxed(&t->nslots), tag = ENTRY_TAG(k.hash);
     const uint64_t tag_bits = ~((1ull << MMF_SLOT_BITS) - 1u);
     for (uint64_t i = 0; i <= mask; i++) {
         /* acquire: pairs with mmfi_set_entry, so the slot is seen whole */
@@ -124,7 +126,7 @@ MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, vo
             }
             if (rc == MMFI_SLOW) return rc;
         } else if (e == MMF_ENTRY_EMPTY) {
-            return MMFI_MISSING;
+            return mmfi_view_current(t, &v) ? MMFI_MISSING : MMFI_SLOW;
         }
     }
     return MMFI_SLOW;
@@ -137,15 +139,17 @@ MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, vo
    way. The slot's index, or -1: the probe met EMPTY (or went the whole
    table round, or an entry out of range). */
 MMF_INLINE int64_t mmfi_find_hint(const struct mmfi_table *t, const struct mmfi_key *k) {
-    const mmf_a64 *entries = t->entries;
-    uint64_t mask = t->mask, h = k->hash, tag = ENTRY_TAG(h);
+    struct mmfi_view v;
+    if (mmfi_view_load(t, &v)) return -1;
+    const mmf_a64 *entries = v.entries;
+    uint64_t mask = v.mask, h = k->hash, tag = ENTRY_TAG(h);
     const uint64_t tag_bits = ~((1ull << MMF_SLOT_BITS) - 1u);
     for (uint64_t i = 0; i <= mask; i++) {
         /* acquire: pairs with mmfi_set_entry, as for a reader */
         uint64_t e = load_acquire(&entries[(h + i) & mask]);
         if ((e & tag_bits) == tag) {
             uint64_t slot = ENTRY_SLOT(e);
-            if (slot >= t->nslots) return -1;
+            if (slot >= load_relaxed(&t->nslots)) return -1; /* relaxed: a cache */
             /* relaxed: a hint, checked under the claim */
             if (load_relaxed(&t->slots[slot].hash) == h) return (int64_t)slot;
         } else if (e == MMF_ENTRY_EMPTY) {

@@ -19,8 +19,18 @@
  * generation check instead of copying freed blocks. Probes pass over
  * tombstones, so a concurrent reader of another key never loses its way;
  * inserts reuse them, and a tombstone followed by EMPTY turns back into
- * EMPTY (no key's probe can pass through it). Entries never move, so a
- * reader's "not found" needs no relocation check.
+ * EMPTY (no key's probe can pass through it).
+ *
+ * Entries never move within a buffer; a rebuild (rebuild.c) writes every
+ * live entry into the other buffer and switches to it with one store of the
+ * descriptor. A reader that found its key needs nothing more (the slot's
+ * hash and key, checked under its generation, say it is the variable); a
+ * reader about to answer "not found" first checks that the descriptor did
+ * not move (mmfi_view_current), else it probes again.
+ *
+ * Growth: slots and heap grow at the end (core/), and the published counts
+ * only rise. The table remembers the counts it last saw; an entry or block
+ * past them makes it look again (mmfi_refresh) before calling it damage.
  */
 #ifndef MMF_INDEX_H
 #define MMF_INDEX_H
@@ -42,16 +52,58 @@ enum {
 
 struct mmfi_table {
     unsigned char *base;
-    mmf_a64 *entries;
-    uint64_t mask; /* index capacity - 1 */
+    mmf_a64 *desc;       /* the header's index_desc */
+    mmf_a64 *buf[2];     /* the two index buffers */
+    unsigned log2cap_max;
     struct mmf_slot *slots;
-    uint64_t nslots;
-    uint64_t heap_lo, heap_hi; /* every block lies in [heap_lo, heap_hi) */
+    mmf_a64 nslots;                 /* slots committed, as last seen (only rises) */
+    uint64_t slots_max;             /* the reserve */
+    const mmf_a64 *slots_committed; /* the header's count */
+    uint64_t heap_lo;               /* the arena's start */
+    mmf_a64 heap_hi;                /* the committed arena's end, as last seen (only rises) */
+    uint64_t heap_hi_max;           /* the reserved arena's end */
+    const mmf_a64 *heap_units;      /* the heap's committed units */
 };
 
-/* Whether [off, off + len) lies in the heap (and off is word-aligned). */
+/* Re-reads the published slot count and heap end (acquire: what they cover
+   was committed and written before they were published), each clamped to
+   its reserve; 1 if either rose, so that a failed bound check may be tried
+   again. Any thread of the handle may call it. */
+int mmfi_refresh(struct mmfi_table *t);
+
+/* The index buffer in use and its capacity, from one load of the
+   descriptor. */
+struct mmfi_view {
+    mmf_a64 *entries;
+    uint64_t mask; /* capacity - 1 */
+    uint64_t desc; /* as loaded */
+};
+
+/* Loads the descriptor (acquire: pairs with the release store that
+   published the buffer, whose entries are then seen as the rebuild wrote
+   them). MMFI_ECORRUPT if it names a capacity the buffers cannot hold. */
+MMF_INLINE int mmfi_view_load(const struct mmfi_table *t, struct mmfi_view *v) {
+    uint64_t d = load_acquire(t->desc);
+    unsigned lg = MMF_DESC_LOG2CAP(d);
+    if (__builtin_expect(lg > t->log2cap_max || lg < 3, 0)) return -1;
+    v->entries = t->buf[MMF_DESC_BUF(d)];
+    v->mask = (1ull << lg) - 1u;
+    v->desc = d;
+    return 0;
+}
+
+/* Whether the buffer v names is still the one in use; "not found" is an
+   answer only then. Acquire: ordered after the probe's entry loads, and the
+   next probe sees the new buffer whole. */
+MMF_INLINE int mmfi_view_current(const struct mmfi_table *t, const struct mmfi_view *v) {
+    return load_acquire(t->desc) == v->desc;
+}
+
+/* Whether [off, off + len) lies in the committed heap (and off is
+   word-aligned). */
 MMF_INLINE int mmfi_block_ok(const struct mmfi_table *t, uint64_t off, uint64_t len) {
-    return off >= t->heap_lo && off <= t->heap_hi && len <= t->heap_hi - off && !(off & 7);
+    uint64_t hi = load_relaxed(&t->heap_hi); /* relaxed: a cache of a count that only rises */
+    return off >= t->heap_lo && off <= hi && len <= hi - off && !(off & 7);
 }
 
 /* The words of the current value that vstate vs names: an inline buffer or a
@@ -64,7 +116,6 @@ MMF_INLINE const mmf_a64 *mmfi_value_words(const struct mmfi_table *t, const str
     uint64_t b = load_relaxed(&s->blk[VS_CUR(vs)]); /* loaded once, checked, used */
     return mmfi_block_ok(t, b, len) ? (const mmf_a64 *)(t->base + b) : NULL;
 }
-
 
 /* What a reader does about a slot whose gen stays odd (a write in progress,
    or a writer that died): fn is called after a bounded spin and returns
@@ -89,21 +140,28 @@ typedef struct mmfi_hit {
 /* Lock-free lookup: copies the value into buf if it fits in cap.
    MMFI_FOUND, MMFI_MISSING, MMFI_SMALL (hit->len says how much), MMFI_ECORRUPT
    or MMFI_ESTALL. */
-int mmfi_get(const struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap,
+int mmfi_get(struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap,
              mmfi_hit *hit, const mmfi_stall *st);
 
 /* Lock-free read of the slot that incarnation inc names (MMF_INC_SLOT, <
    nslots: the caller checked) if it still shows inc: as mmfi_get, or
    MMFI_OTHER if the slot holds another incarnation by now. */
 enum { MMFI_OTHER = 3 };
-int mmfi_get_at(const struct mmfi_table *t, uint64_t inc, void *buf, size_t cap, mmfi_hit *hit,
+int mmfi_get_at(struct mmfi_table *t, uint64_t inc, void *buf, size_t cap, mmfi_hit *hit,
                 const mmfi_stall *st);
 
-/* Lock-free read of the variable at index entry pos, for iteration: its key
-   (NUL-terminated, keybuf holds MMF_KEY_LIMIT + 1) and value. MMFI_MISSING if
-   the entry is not live (or changed under the read). */
-int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *buf, size_t cap,
-                 mmfi_hit *hit, const mmfi_stall *st);
+/* Lock-free read of the variable in slot i (< nslots: the caller checked),
+   for iteration: its key (NUL-terminated, keybuf holds MMF_KEY_LIMIT + 1)
+   and value. MMFI_MISSING if the slot holds no variable. Slots never move,
+   so a walk over them sees every variable that lives throughout the walk
+   once, whatever the index does meanwhile. */
+int mmfi_read_slot(struct mmfi_table *t, uint64_t i, char *keybuf, void *buf, size_t cap,
+                   mmfi_hit *hit, const mmfi_stall *st);
+
+/* Entries visited by a lookup of k, up to the one that answered (the index
+   in use, not validated against slots): for tests and the dump, which show
+   that probes stay short however much the index churned. */
+uint64_t mmfi_probe_length(const struct mmfi_table *t, const struct mmfi_key *k);
 
 /* ---- writers ----------------------------------------------------------- */
 
@@ -111,8 +169,8 @@ int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *b
    (*present = 1), or the entry position an insert should use (*present = 0:
    the first tombstone or empty entry on its path). MMFI_ENOSPC if the path
    has no free entry, MMFI_ECORRUPT. */
-int mmfi_find_for_write(const struct mmfi_table *t, const struct mmfi_key *k, uint64_t *pos,
-                        uint64_t *slot, int *present);
+int mmfi_find_for_write(const struct mmfi_table *t, const struct mmfi_view *v,
+                        const struct mmfi_key *k, uint64_t *pos, uint64_t *slot, int *present);
 
 /* Whether slot s holds key (caller holds the claim or the mutex); <0 if its
    key block is out of bounds. */
@@ -121,8 +179,8 @@ int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s,
 
 /* Stores an index entry (release: a reader that loads it sees the slot it
    names written whole). Mutex held. */
-MMF_INLINE void mmfi_set_entry(const struct mmfi_table *t, uint64_t pos, uint64_t entry) {
-    store_release(&t->entries[pos & t->mask], entry);
+MMF_INLINE void mmfi_set_entry(const struct mmfi_view *v, uint64_t pos, uint64_t entry) {
+    store_release(&v->entries[pos & v->mask], entry);
 }
 
 /* Tries to claim s for token (seq_cst CAS 0 -> token: ordered before the
@@ -182,7 +240,15 @@ MMF_INLINE uint64_t mmfi_next_incarnation(const struct mmfi_table *t, const stru
 /* Under the mutex, after entry pos became a tombstone: turns it and the
    tombstones before it back into EMPTY while the entry after is EMPTY.
    Returns how many it turned. */
-uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t pos);
+uint64_t mmfi_trim_tombstones(const struct mmfi_view *v, uint64_t pos);
+
+/* Under the mutex: writes every live entry of the buffer in use into the
+   other one, at capacity 2^log2cap (<= log2cap_max; the caller committed
+   its memory and checked the live entries fit at most half of it), and
+   publishes it with one release store of the descriptor, the generation
+   raised. *live gets the number of live entries. MMFI_ECORRUPT (nothing
+   published) if an entry names a slot that does not hold it. */
+int mmfi_rebuild(const struct mmfi_table *t, unsigned log2cap, uint64_t *live);
 
 /* The heap blocks a variable's slot references (at most 3: two value blocks,
    then the key block), as vs (the slot's vstate, loaded once by the caller,
@@ -191,10 +257,11 @@ uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t pos);
 int mmfi_slot_blocks(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t vs,
                      uint64_t off[3], unsigned order[3]);
 
-/* The slot a live entry names, or NULL if out of bounds. */
+/* The slot a live entry names, or NULL if out of bounds (as far as the
+   table knows: see mmfi_refresh). */
 MMF_INLINE struct mmf_slot *mmfi_entry_slot(const struct mmfi_table *t, uint64_t e) {
     uint64_t i = ENTRY_SLOT(e);
-    return i < t->nslots ? &t->slots[i] : NULL;
+    return i < load_relaxed(&t->nslots) ? &t->slots[i] : NULL; /* relaxed: a cache */
 }
 
 /* Value block order for a key block of klen bytes (keys > MMF_KEY_INLINE). */

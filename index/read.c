@@ -6,8 +6,10 @@
  * Every field is loaded once into a local, checked, then used: slot indices
  * against the slot count, block offsets against [heap_lo, heap_hi), lengths
  * against the block. A check that fails while gen moved is a torn read and
- * is retried; one that fails on a stable slot is MMFI_ECORRUPT. Probes stop
- * after capacity entries.
+ * is retried; one that fails on a stable slot is looked at again once the
+ * counts are re-read (the namespace may have grown), and is MMFI_ECORRUPT
+ * if they did not rise. Probes stop after capacity entries, and a "not
+ * found" stands only if the index in use did not change under the probe.
  */
 #include "index.h"
 #include "seq.h"
@@ -120,40 +122,92 @@ static inline int read_slot(const struct mmfi_table *t, struct mmf_slot *s,
     }
 }
 
-int mmfi_get(const struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap,
-             mmfi_hit *hit, const mmfi_stall *st) {
-    uint64_t h = k->hash, tag = ENTRY_TAG(h), mask = t->mask;
-    for (uint64_t i = 0; i <= mask; i++) {
+/* Raises a cached count to v, never lowers it (threads of a handle may
+   refresh at once). Relaxed: a cache of counts published with release and
+   re-read with acquire. */
+static void raise_to(mmf_a64 *cached, uint64_t v) {
+    uint64_t cur = load_relaxed(cached);
+    while (v > cur && !cas_relaxed(cached, &cur, v)) {
+    }
+}
+
+int mmfi_refresh(struct mmfi_table *t) {
+    uint64_t n = load_acquire(t->slots_committed), before = load_relaxed(&t->nslots);
+    if (n > t->slots_max) n = t->slots_max; /* damage: never past the reserve */
+    uint64_t units = load_acquire(t->heap_units), hi_before = load_relaxed(&t->heap_hi);
+    uint64_t room = (t->heap_hi_max - t->heap_lo) >> MMFA_UNIT_SHIFT;
+    uint64_t hi = t->heap_lo + ((units < room ? units : room) << MMFA_UNIT_SHIFT);
+    raise_to(&t->nslots, n);
+    raise_to(&t->heap_hi, hi);
+    return n > before || hi > hi_before;
+}
+
+/* One probe of the index in use; MMFI_MISSING only if that index was in use
+   throughout. MMFI_RETRY if it was not. */
+enum { MMFI_RETRY = 5 };
+static int get_once(const struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap,
+                    mmfi_hit *hit, const mmfi_stall *st) {
+    struct mmfi_view v;
+    if (mmfi_view_load(t, &v)) return MMFI_ECORRUPT;
+    uint64_t h = k->hash, tag = ENTRY_TAG(h);
+    for (uint64_t i = 0; i <= v.mask; i++) {
         /* acquire: pairs with mmfi_set_entry, so the slot is seen whole */
-        uint64_t e = load_acquire(&t->entries[(h + i) & mask]);
+        uint64_t e = load_acquire(&v.entries[(h + i) & v.mask]);
         if (ENTRY_LIVE(e) && ENTRY_TAG(e) == tag) {
             struct mmf_slot *s = mmfi_entry_slot(t, e);
             if (!s) return MMFI_ECORRUPT;
             int rc = read_slot(t, s, k, 0, buf, cap, hit, st);
             if (rc != MMFI_OTHER) return rc;
         } else if (e == MMF_ENTRY_EMPTY) {
-            return MMFI_MISSING;
+            break;
         }
     }
-    return MMFI_MISSING;
+    return mmfi_view_current(t, &v) ? MMFI_MISSING : MMFI_RETRY;
 }
 
-int mmfi_get_at(const struct mmfi_table *t, uint64_t inc, void *buf, size_t cap, mmfi_hit *hit,
+int mmfi_get(struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap, mmfi_hit *hit,
+             const mmfi_stall *st) {
+    for (;;) {
+        int rc = get_once(t, k, buf, cap, hit, st);
+        if (rc == MMFI_RETRY) continue; /* the index was rebuilt under the probe */
+        /* out of bounds: past what this handle knew of a namespace that grew? */
+        if (rc == MMFI_ECORRUPT && mmfi_refresh(t)) continue;
+        return rc;
+    }
+}
+
+int mmfi_get_at(struct mmfi_table *t, uint64_t inc, void *buf, size_t cap, mmfi_hit *hit,
                 const mmfi_stall *st) {
-    return read_slot(t, &t->slots[MMF_INC_SLOT(inc)], NULL, inc, buf, cap, hit, st);
+    for (;;) {
+        int rc = read_slot(t, &t->slots[MMF_INC_SLOT(inc)], NULL, inc, buf, cap, hit, st);
+        if (rc == MMFI_ECORRUPT && mmfi_refresh(t)) continue;
+        return rc;
+    }
 }
 
-int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *buf, size_t cap,
-                 mmfi_hit *hit, const mmfi_stall *st) {
-    uint64_t e = load_acquire(&t->entries[pos & t->mask]); /* pairs with mmfi_set_entry */
-    if (!ENTRY_LIVE(e)) return MMFI_MISSING;
-    struct mmf_slot *s = mmfi_entry_slot(t, e);
-    if (!s) return MMFI_ECORRUPT;
+uint64_t mmfi_probe_length(const struct mmfi_table *t, const struct mmfi_key *k) {
+    struct mmfi_view v;
+    if (mmfi_view_load(t, &v)) return 0;
+    uint64_t h = k->hash, tag = ENTRY_TAG(h), i = 0;
+    while (i <= v.mask) {
+        uint64_t e = load_acquire(&v.entries[(h + i++) & v.mask]); /* as mmfi_get */
+        if (e == MMF_ENTRY_EMPTY) break;
+        if (ENTRY_LIVE(e) && ENTRY_TAG(e) == tag) {
+            const struct mmf_slot *s = mmfi_entry_slot(t, e);
+            if (s && load_relaxed(&s->hash) == h) break; /* relaxed: a count, not a read */
+        }
+    }
+    return i;
+}
+
+static int read_slot_at(const struct mmfi_table *t, uint64_t i, char *keybuf, void *buf,
+                        size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
+    struct mmf_slot *s = &t->slots[i];
     uint64_t spins = 0;
     for (;;) {
         uint64_t g = seq_read_begin(&s->gen);
         uint64_t sh = load_relaxed(&s->hash); /* re-validated below */
-        if (sh <= MMF_HASH_TOMB || ENTRY_TAG(sh) != ENTRY_TAG(e)) return MMFI_MISSING;
+        if (sh <= MMF_HASH_TOMB) return MMFI_MISSING;
         int through = 0;
         if (g & 1) {
             int rc = stalled(st, s, &spins);
@@ -181,11 +235,20 @@ int mmfi_read_at(const struct mmfi_table *t, uint64_t pos, char *keybuf, void *b
         else if (len)
             words_load(buf, v, len);
         if (seq_read_retry(&s->gen, g)) continue;
-        hit->slot = ENTRY_SLOT(e);
+        hit->slot = i;
         hit->version = through ? g + 1 : g;
         hit->incarnation = inc;
         hit->vstate = vs;
         hit->len = len;
+        return rc;
+    }
+}
+
+int mmfi_read_slot(struct mmfi_table *t, uint64_t i, char *keybuf, void *buf, size_t cap,
+                   mmfi_hit *hit, const mmfi_stall *st) {
+    for (;;) {
+        int rc = read_slot_at(t, i, keybuf, buf, cap, hit, st);
+        if (rc == MMFI_ECORRUPT && mmfi_refresh(t)) continue;
         return rc;
     }
 }

@@ -42,12 +42,12 @@ int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s,
     return 1;
 }
 
-int mmfi_find_for_write(const struct mmfi_table *t, const struct mmfi_key *k, uint64_t *pos,
-                        uint64_t *slot, int *present) {
+int mmfi_find_for_write(const struct mmfi_table *t, const struct mmfi_view *v,
+                        const struct mmfi_key *k, uint64_t *pos, uint64_t *slot, int *present) {
     uint64_t h = k->hash, free_at = UINT64_MAX, tag = ENTRY_TAG(h);
-    for (uint64_t i = 0; i <= t->mask; i++) {
-        uint64_t p = (h + i) & t->mask;
-        uint64_t e = load_relaxed(&t->entries[p]); /* stable under the mutex */
+    for (uint64_t i = 0; i <= v->mask; i++) {
+        uint64_t p = (h + i) & v->mask;
+        uint64_t e = load_relaxed(&v->entries[p]); /* stable under the mutex */
         if (e == MMF_ENTRY_EMPTY) {
             if (free_at == UINT64_MAX) free_at = p;
             break;
@@ -143,16 +143,16 @@ void mmfi_make_image(struct mmf_slot_image *img, const struct mmfi_key *k, uint6
         for (size_t i = 0; i < words_for(k->len); i++) img->key[i] = k->words[i];
 }
 
-uint64_t mmfi_trim_tombstones(const struct mmfi_table *t, uint64_t pos) {
+uint64_t mmfi_trim_tombstones(const struct mmfi_view *v, uint64_t pos) {
     uint64_t n = 0;
-    pos &= t->mask;
-    while (n <= t->mask && load_relaxed(&t->entries[pos]) == MMF_ENTRY_TOMB &&
-           load_relaxed(&t->entries[(pos + 1) & t->mask]) == MMF_ENTRY_EMPTY) {
+    pos &= v->mask;
+    while (n <= v->mask && load_relaxed(&v->entries[pos]) == MMF_ENTRY_TOMB &&
+           load_relaxed(&v->entries[(pos + 1) & v->mask]) == MMF_ENTRY_EMPTY) {
         /* relaxed: readers treat TOMB and EMPTY alike for every key that
            could reach this entry, since the entry after it is EMPTY */
-        store_relaxed(&t->entries[pos], MMF_ENTRY_EMPTY);
+        store_relaxed(&v->entries[pos], MMF_ENTRY_EMPTY);
         n++;
-        pos = (pos - 1) & t->mask;
+        pos = (pos - 1) & v->mask;
     }
     return n;
 }

@@ -14,18 +14,38 @@
 static unsigned char *region;
 static struct mmfi_table t;
 static uint64_t next_block, next_slot;
+/* what the header holds for a namespace: the descriptor and the counts */
+static mmf_a64 desc, slots_committed, heap_units;
+static mmf_a64 spare[CAP * 4]; /* the second index buffer, for rebuilds */
+
+/* The index in use (buffer 0 until a test rebuilds). */
+static struct mmfi_view view(void) {
+    struct mmfi_view v;
+    CU_ASSERT_EQUAL_FATAL(mmfi_view_load(&t, &v), 0);
+    return v;
+}
 
 static void setup(void) {
     free(region);
     region = aligned_alloc(64, HEAP_OFF + HEAP_SIZE);
     memset(region, 0, HEAP_OFF + HEAP_SIZE);
+    memset(spare, 0, sizeof spare);
+    memset(&t, 0, sizeof t);
     t.base = region;
-    t.entries = (mmf_a64 *)region;
-    t.mask = CAP - 1;
+    store_relaxed(&desc, MMF_DESC_MAKE(1, 0, 4)); /* 16 entries = CAP */
+    store_relaxed(&slots_committed, CAP);
+    store_relaxed(&heap_units, HEAP_SIZE / MMFA_UNIT);
+    t.desc = &desc;
+    t.buf[0] = (mmf_a64 *)region;
+    t.buf[1] = spare;
+    t.log2cap_max = 4;
     t.slots = (struct mmf_slot *)(region + SLOTS_OFF);
-    t.nslots = CAP;
+    t.slots_max = CAP;
+    t.slots_committed = &slots_committed;
     t.heap_lo = HEAP_OFF;
-    t.heap_hi = HEAP_OFF + HEAP_SIZE;
+    t.heap_hi_max = HEAP_OFF + HEAP_SIZE;
+    t.heap_units = &heap_units;
+    mmfi_refresh(&t);
     next_block = HEAP_OFF;
     next_slot = 0;
 }
@@ -45,7 +65,8 @@ static uint64_t put_as(const char *key, const char *val, int inline_value) {
     mmfi_key_init(&k, key, klen);
     uint64_t pos, slot = 99;
     int present = -1;
-    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, &k, &pos, &slot, &present), MMFI_MISSING);
+    struct mmfi_view v = view();
+    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, &v, &k, &pos, &slot, &present), MMFI_MISSING);
     CU_ASSERT_EQUAL(present, 0);
     uint64_t ko = klen > MMF_KEY_INLINE ? block(mmfi_key_order(klen)) : 0;
     if (ko) memcpy(region + ko, key, klen);
@@ -58,10 +79,10 @@ static uint64_t put_as(const char *key, const char *val, int inline_value) {
         mmfi_make_image(&img, &k, 1, ko, b0, b1, 2, val, len);
     }
     CU_ASSERT_FATAL(next_slot < CAP);
-    uint64_t v = mmfi_apply_image(&t.slots[next_slot], &img, 0);
-    mmfi_set_entry(&t, pos, ENTRY_MAKE(k.hash, next_slot));
+    uint64_t version = mmfi_apply_image(&t.slots[next_slot], &img, 0);
+    mmfi_set_entry(&v, pos, ENTRY_MAKE(k.hash, next_slot));
     next_slot++;
-    return v;
+    return version;
 }
 
 static uint64_t put(const char *key, const char *val) {
@@ -86,12 +107,13 @@ static void del(const char *key) {
     mmfi_key_init(&k, key, strlen(key));
     uint64_t pos, slot;
     int present = 0;
-    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, &k, &pos, &slot, &present), MMFI_FOUND);
+    struct mmfi_view v = view();
+    CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, &v, &k, &pos, &slot, &present), MMFI_FOUND);
     struct mmf_slot_image img;
     memset(&img, 0, sizeof img);
     mmfi_apply_image(&t.slots[slot], &img, 0);
-    mmfi_set_entry(&t, pos, MMF_ENTRY_TOMB);
-    mmfi_trim_tombstones(&t, pos);
+    mmfi_set_entry(&v, pos, MMF_ENTRY_TOMB);
+    mmfi_trim_tombstones(&v, pos);
 }
 
 static void test_hash_avoids_reserved_values(void) {
@@ -159,8 +181,8 @@ static void test_tombstones_keep_probes_whole(void) {
     }
     /* every tombstone left is followed by a used entry (or another tombstone) */
     for (uint64_t i = 0; i < CAP; i++)
-        if (load_relaxed(&t.entries[i]) == MMF_ENTRY_TOMB)
-            CU_ASSERT(load_relaxed(&t.entries[(i + 1) % CAP]) != MMF_ENTRY_EMPTY);
+        if (load_relaxed(&t.buf[0][i]) == MMF_ENTRY_TOMB)
+            CU_ASSERT(load_relaxed(&t.buf[0][(i + 1) % CAP]) != MMF_ENTRY_EMPTY);
     /* deleting everything leaves no tombstone at all */
     for (int i = 0; i < 12; i++)
         if (i % 3) {
@@ -168,7 +190,7 @@ static void test_tombstones_keep_probes_whole(void) {
             del(key);
         }
     for (uint64_t i = 0; i < CAP; i++)
-        CU_ASSERT_EQUAL(load_relaxed(&t.entries[i]), MMF_ENTRY_EMPTY);
+        CU_ASSERT_EQUAL(load_relaxed(&t.buf[0][i]), MMF_ENTRY_EMPTY);
 }
 
 static void test_full_table(void) {
@@ -182,7 +204,8 @@ static void test_full_table(void) {
     int present;
     struct mmfi_key more;
     mmfi_key_init(&more, "more", 4);
-    CU_ASSERT_EQUAL(mmfi_find_for_write(&t, &more, &pos, &slot, &present), MMFI_ENOSPC);
+    struct mmfi_view v = view();
+    CU_ASSERT_EQUAL(mmfi_find_for_write(&t, &v, &more, &pos, &slot, &present), MMFI_ENOSPC);
     char buf[8];
     mmfi_hit hit;
     CU_ASSERT_EQUAL(get("more", buf, sizeof buf, &hit), MMFI_MISSING); /* bounded probe */
@@ -223,8 +246,8 @@ static void test_entry_out_of_range_is_corrupt(void) {
     get("k", buf, sizeof buf, &hit);
     uint64_t h = mmfi_hash("k", 1);
     for (uint64_t p = 0; p < CAP; p++)
-        if (ENTRY_LIVE(load_relaxed(&t.entries[p])))
-            store_relaxed(&t.entries[p], ENTRY_MAKE(h, CAP + 5));
+        if (ENTRY_LIVE(load_relaxed(&t.buf[0][p])))
+            store_relaxed(&t.buf[0][p], ENTRY_MAKE(h, CAP + 5));
     CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_ECORRUPT);
 }
 
@@ -358,6 +381,163 @@ static void test_concurrent_readers_never_see_a_torn_value(void) {
     CU_ASSERT(hit.len == VLEN || hit.len == VLEN / 2);
 }
 
+/* ---- growth and rebuilds ------------------------------------------------ */
+
+static void test_refresh_follows_growth(void) {
+    setup();
+    put("k", "v");
+    char buf[64];
+    mmfi_hit hit;
+    /* the namespace "grew" behind the table's back: an entry past the slots
+       and a block past the heap it last saw are followed after a refresh */
+    store_relaxed(&slots_committed, CAP / 2);
+    store_relaxed(&heap_units, 0);
+    store_relaxed(&t.nslots, 0);
+    store_relaxed(&t.heap_hi, HEAP_OFF);
+    CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_ECORRUPT); /* counts too low */
+    store_relaxed(&slots_committed, CAP);
+    store_relaxed(&heap_units, HEAP_SIZE / MMFA_UNIT);
+    CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_FOUND);
+    CU_ASSERT_STRING_EQUAL(buf, "v");
+    /* a count beyond the reserve is clamped to it, never followed */
+    store_relaxed(&slots_committed, 1ull << 40);
+    store_relaxed(&heap_units, 1ull << 40);
+    mmfi_refresh(&t);
+    CU_ASSERT_EQUAL(load_relaxed(&t.nslots), CAP);
+    CU_ASSERT_EQUAL(load_relaxed(&t.heap_hi), HEAP_OFF + HEAP_SIZE);
+    /* and the cache never goes down */
+    store_relaxed(&slots_committed, 1);
+    mmfi_refresh(&t);
+    CU_ASSERT_EQUAL(load_relaxed(&t.nslots), CAP);
+}
+
+static uint64_t tombstones(const struct mmfi_view *v) {
+    uint64_t n = 0;
+    for (uint64_t p = 0; p <= v->mask; p++) n += load_relaxed(&v->entries[p]) == MMF_ENTRY_TOMB;
+    return n;
+}
+
+static void test_rebuild_compacts_and_grows(void) {
+    setup();
+    char key[16], buf[64];
+    mmfi_hit hit;
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        put_as(key, key, 1);
+    }
+    for (int i = 0; i < 8; i += 2) {
+        snprintf(key, sizeof key, "key%d", i);
+        del(key);
+    }
+    struct mmfi_view before = view();
+    uint64_t live = 0;
+    /* into buffer 1, four times larger */
+    t.log2cap_max = 6;
+    CU_ASSERT_EQUAL(mmfi_rebuild(&t, 6, &live), MMFI_FOUND);
+    CU_ASSERT_EQUAL(live, 4);
+    struct mmfi_view after = view();
+    CU_ASSERT_EQUAL(after.mask, 63);
+    CU_ASSERT_EQUAL(MMF_DESC_BUF(after.desc), 1);
+    CU_ASSERT_EQUAL(MMF_DESC_GEN(after.desc), MMF_DESC_GEN(before.desc) + 1);
+    CU_ASSERT_EQUAL(tombstones(&after), 0);
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        int rc = get(key, buf, sizeof buf, &hit);
+        CU_ASSERT_EQUAL(rc, i % 2 ? MMFI_FOUND : MMFI_MISSING);
+        if (rc == MMFI_FOUND) CU_ASSERT_STRING_EQUAL(buf, key);
+    }
+    /* back into buffer 0 (which holds 16 entries here), at 16 */
+    del("key1");
+    CU_ASSERT_EQUAL(mmfi_rebuild(&t, 4, &live), MMFI_FOUND);
+    CU_ASSERT_EQUAL(live, 3);
+    after = view();
+    CU_ASSERT_EQUAL(after.mask, 15);
+    CU_ASSERT_EQUAL(MMF_DESC_BUF(after.desc), 0);
+    CU_ASSERT_EQUAL(tombstones(&after), 0);
+    CU_ASSERT_EQUAL(get("key7", buf, sizeof buf, &hit), MMFI_FOUND);
+    CU_ASSERT_EQUAL(get("key1", buf, sizeof buf, &hit), MMFI_MISSING);
+    /* a capacity past the reserve, or a descriptor naming one, is refused */
+    t.log2cap_max = 4;
+    CU_ASSERT_EQUAL(mmfi_rebuild(&t, 5, &live), MMFI_ECORRUPT);
+    store_relaxed(&desc, MMF_DESC_MAKE(9, 1, 7));
+    CU_ASSERT_EQUAL(get("key7", buf, sizeof buf, &hit), MMFI_ECORRUPT);
+}
+
+static void test_rebuild_refuses_an_entry_its_slot_denies(void) {
+    setup();
+    put_as("a", "1", 1);
+    char buf[8];
+    mmfi_hit hit;
+    get("a", buf, sizeof buf, &hit);
+    store_relaxed(&t.slots[hit.slot].hash, MMF_HASH_EMPTY);
+    uint64_t live, d = load_relaxed(&desc);
+    CU_ASSERT_EQUAL(mmfi_rebuild(&t, 4, &live), MMFI_ECORRUPT);
+    CU_ASSERT_EQUAL(load_relaxed(&desc), d); /* nothing published */
+}
+
+/* Readers look up keys that are always there while a writer churns other
+   keys and rebuilds the index over and over, each buffer in turn: a reader
+   that probed a buffer being refilled must look again, never answer "not
+   found" for a key that was there all along. */
+static atomic_int churn_done;
+static void *steady_reader(void *arg) {
+    uint64_t *wrong = arg;
+    char key[16], buf[64];
+    mmfi_hit hit;
+    while (!atomic_load(&churn_done)) {
+        for (int i = 0; i < 4; i++) {
+            snprintf(key, sizeof key, "steady%d", i);
+            if (get(key, buf, sizeof buf, &hit) != MMFI_FOUND || strcmp(buf, key)) ++*wrong;
+        }
+    }
+    return NULL;
+}
+
+static void test_readers_never_miss_across_rebuilds(void) {
+    setup();
+    char key[32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "steady%d", i);
+        put_as(key, key, 1);
+    }
+    atomic_store(&churn_done, 0);
+    uint64_t wrong[2] = {0, 0};
+    pthread_t r[2];
+    pthread_create(&r[0], NULL, steady_reader, &wrong[0]);
+    pthread_create(&r[1], NULL, steady_reader, &wrong[1]);
+    uint64_t live, rounds = (uint64_t)soak_count("MMF_SOAK_ROUNDS", 20000);
+    for (uint64_t n = 0; n < rounds; n++) {
+        /* churn: one key in and out, in a slot of its own past the steady ones */
+        next_slot = 4 + n % 8;
+        snprintf(key, sizeof key, "churn%llu", (unsigned long long)n);
+        put_as(key, "x", 1);
+        del(key);
+        CU_ASSERT_EQUAL_FATAL(mmfi_rebuild(&t, 4, &live), MMFI_FOUND);
+        CU_ASSERT_EQUAL(live, 4);
+    }
+    atomic_store(&churn_done, 1);
+    pthread_join(r[0], NULL);
+    pthread_join(r[1], NULL);
+    CU_ASSERT_EQUAL(wrong[0] + wrong[1], 0);
+}
+
+static void test_probe_length(void) {
+    setup();
+    struct mmfi_key k;
+    mmfi_key_init(&k, "absent", 6);
+    CU_ASSERT_EQUAL(mmfi_probe_length(&t, &k), 1); /* the EMPTY entry it stops at */
+    char key[16];
+    for (int i = 0; i < 12; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        put_as(key, "v", 1);
+    }
+    uint64_t n = mmfi_probe_length(&t, &k);
+    CU_ASSERT(n >= 1 && n <= 13); /* at most the live entries, then EMPTY */
+    mmfi_key_init(&k, "k3", 2);
+    n = mmfi_probe_length(&t, &k);
+    CU_ASSERT(n >= 1 && n <= 12);
+}
+
 int main(void) {
     static const test_case tests[] = {
         {"hash avoids the reserved values", test_hash_avoids_reserved_values},
@@ -373,6 +553,12 @@ int main(void) {
         {"a stalled slot is read through or given up", test_stalled_slot},
         {"concurrent readers never see a torn value",
          test_concurrent_readers_never_see_a_torn_value},
+        {"the table follows the namespace's growth, never past its reserve",
+         test_refresh_follows_growth},
+        {"a rebuild drops tombstones, keeps every key, grows", test_rebuild_compacts_and_grows},
+        {"a rebuild refuses an entry its slot denies", test_rebuild_refuses_an_entry_its_slot_denies},
+        {"readers never miss a key across rebuilds", test_readers_never_miss_across_rebuilds},
+        {"probe length is counted", test_probe_length},
         {NULL, NULL}};
     int rc = run_suite("index", tests);
     free(region);

@@ -1,0 +1,148 @@
+/*
+ * Growth, under the namespace mutex: more slots, more heap, a larger or a
+ * compacted index, up to max_size bytes committed.
+ *
+ * Each step allocates the file range first (posix_fallocate: a full
+ * filesystem is MMF_ENOSPC here, never a SIGBUS later) and only then
+ * publishes the new count with a release store; readers of any process
+ * follow offsets only below the counts they loaded (acquire). The counts
+ * only rise. A kill -9 between the two leaves allocated pages that the
+ * next growth commits again (a no-op); one after the publication leaves
+ * memory that recovery takes in (a heap published but not yet freed into
+ * is rebuilt from the live blocks; slots past slots_used are free anyway).
+ */
+#include <time.h>
+
+#include "internal.h"
+#include "../common/crash.h"
+
+#define SLOT_GRAIN 16u /* a page of slots */
+#define FIXED_BYTES ((uint64_t)MMF_INDEX_OFF)
+
+static uint64_t page_up(uint64_t n) {
+    return (n + 4095) & ~4095ull;
+}
+
+static uint64_t heap_units(mmf *ns) {
+    return (load_relaxed(&ns->t.heap_hi) - ns->t.heap_lo) >> MMFA_UNIT_SHIFT; /* a cache */
+}
+
+uint64_t mmf__committed(mmf *ns) {
+    struct mmf_header *h = ns->hdr;
+    mmfi_refresh(&ns->t);
+    /* relaxed: a snapshot; under the mutex, exact */
+    return FIXED_BYTES + load_relaxed(&h->index_committed[0]) +
+           load_relaxed(&h->index_committed[1]) + load_relaxed(&ns->t.nslots) * MMF_SLOT_SIZE +
+           mmfa_commit_bytes(&ns->geo.heap, heap_units(ns));
+}
+
+/* Bytes that may still be committed. */
+static uint64_t room(mmf *ns) {
+    uint64_t used = mmf__committed(ns);
+    return used < ns->geo.max_size ? ns->geo.max_size - used : 0;
+}
+
+static void record(mmf *ns, uint32_t kind, uint64_t from, uint64_t to) {
+    struct mmf_header *h = ns->hdr;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t n = load_relaxed(&h->history_count); /* mutex held: relaxed throughout */
+    struct mmf_geo_event *e = &h->history[n % MMF_HISTORY];
+    e->time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    e->kind = kind;
+    e->from = from;
+    e->to = to;
+    store_relaxed(&h->history_count, n + 1);
+    if (kind != MMF_COMPACT_INDEX) store_relaxed(&h->grows, load_relaxed(&h->grows) + 1);
+    MMF_DEBUG(ns, "grew: %s %llu -> %llu",
+              kind == MMF_GROW_SLOTS  ? "slots"
+              : kind == MMF_GROW_HEAP ? "heap units"
+                                      : "index entries",
+              (unsigned long long)from, (unsigned long long)to);
+}
+
+int mmf__sync(mmf *ns) {
+    uint64_t seen = load_relaxed(&ns->t.nslots);
+    uint64_t n = load_relaxed(&ns->hdr->slots_committed); /* mutex held */
+    if (n < seen || n > ns->geo.slots_max || mmfa_sync(&ns->heap)) return MMF_ECORRUPT;
+    mmfi_refresh(&ns->t);
+    return MMF_OK;
+}
+
+int mmf__grow_slots(mmf *ns) {
+    struct mmf_header *h = ns->hdr;
+    uint64_t have = load_relaxed(&ns->t.nslots), max = ns->geo.slots_max;
+    uint64_t want = have * 2 < have + SLOT_GRAIN ? have + SLOT_GRAIN : have * 2;
+    uint64_t afford = have + room(ns) / MMF_SLOT_SIZE / SLOT_GRAIN * SLOT_GRAIN;
+    if (want > max) want = max;
+    if (want > afford) want = afford;
+    if (want <= have) return MMF_ENOSPC;
+    int rc = mmf__commit(ns->fd, ns->geo.slots_off + have * MMF_SLOT_SIZE,
+                         (want - have) * MMF_SLOT_SIZE);
+    if (rc) return rc;
+    MMF_CRASH_POINT("grow.slots.committed");
+    store_release(&h->slots_committed, want); /* pairs with mmfi_refresh's acquire */
+    mmfi_refresh(&ns->t);
+    record(ns, MMF_GROW_SLOTS, have, want);
+    return MMF_OK;
+}
+
+int mmf__grow_heap(mmf *ns, unsigned order) {
+    uint64_t have = heap_units(ns), least, off[2], len[2];
+    if (mmfa_grow_target(&ns->heap, order, &least)) return MMF_ENOSPC;
+    uint64_t afford = room(ns), base = mmfa_commit_bytes(&ns->geo.heap, have);
+    uint64_t want = 2 * have > least ? 2 * have : least;
+    if (want > ns->geo.heap.units) want = ns->geo.heap.units;
+    /* doubling is the aim; what max_size leaves is the limit */
+    while (want > least && mmfa_commit_bytes(&ns->geo.heap, want) - base > afford)
+        want = want - (want - least + 1) / 2;
+    if (mmfa_commit_bytes(&ns->geo.heap, want) - base > afford) return MMF_ENOSPC;
+    mmfa_commit_ranges(&ns->geo.heap, have, want, off, len);
+    for (int i = 0; i < 2; i++) {
+        int rc = mmf__commit(ns->fd, off[i], len[i]);
+        if (rc) return rc;
+    }
+    MMF_CRASH_POINT("grow.heap.committed");
+    if (mmfa_grow(&ns->heap, want)) return MMF_ECORRUPT;
+    mmfi_refresh(&ns->t);
+    record(ns, MMF_GROW_HEAP, have, want);
+    return MMF_OK;
+}
+
+/* Rebuilds the index into the other buffer at capacity 2^lg. */
+static int rebuild(mmf *ns, const struct mmfi_view *cur, unsigned lg) {
+    struct mmf_header *h = ns->hdr;
+    unsigned other = !MMF_DESC_BUF(cur->desc);
+    uint64_t need = page_up((uint64_t)8 << lg), have = load_relaxed(&h->index_committed[other]);
+    if (need > have) {
+        if (need - have > room(ns)) return MMF_ENOSPC;
+        int rc = mmf__commit(ns->fd, ns->geo.index_off[other] + have, need - have);
+        if (rc) return rc;
+        MMF_CRASH_POINT("grow.index.committed");
+        store_relaxed(&h->index_committed[other], need);
+    }
+    uint64_t live;
+    if (mmfi_rebuild(&ns->t, lg, &live)) return MMF_ECORRUPT;
+    store_relaxed(&h->tombstones, 0); /* counters: under the mutex */
+    store_relaxed(&h->vars, live);
+    store_relaxed(&h->index_rebuilds, load_relaxed(&h->index_rebuilds) + 1);
+    uint64_t from = cur->mask + 1, to = 1ull << lg;
+    record(ns, to > from ? MMF_GROW_INDEX : MMF_COMPACT_INDEX, from, to);
+    return MMF_OK;
+}
+
+int mmf__index_room(mmf *ns, bool inserting) {
+    struct mmf_header *h = ns->hdr;
+    struct mmfi_view v;
+    if (mmfi_view_load(&ns->t, &v)) return MMF_ECORRUPT;
+    uint64_t cap = v.mask + 1, vars = load_relaxed(&h->vars), tombs = load_relaxed(&h->tombstones);
+    unsigned lg = MMF_DESC_LOG2CAP(v.desc);
+    int rc = MMF_OK;
+    if (inserting && (vars + 1) * 2 > cap && lg < ns->t.log2cap_max)
+        rc = rebuild(ns, &v, lg + 1);
+    else if (tombs * 4 > cap)
+        rc = rebuild(ns, &v, lg);
+    /* an index that could not grow still serves while it has room: the
+       insert finds a free entry or answers MMF_ENOSPC itself */
+    return rc == MMF_ENOSPC ? MMF_OK : rc;
+}
