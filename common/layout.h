@@ -172,14 +172,24 @@ struct mmf_slot_image {
 #define MMFA_META_FREE(order) ((uint8_t)(0x80u | ((order) + 1u)))
 #define MMFA_META_COVERED 0x40u /* scratch during a rebuild: inside a live block */
 
+/*
+ * The heap is planned for a reserve and committed in a prefix. The reserve
+ * (struct mmfa_geometry, units) is the most the heap can ever hold: meta
+ * bytes [meta_off, meta_off + units) and arena [arena_off, arena_off +
+ * units * MMFA_UNIT), all mapped by every process. Only the first
+ * `committed` units (struct mmfa_heap) exist in the file, with their meta
+ * bytes; the rest is a hole that nobody touches, not even to read it (on a
+ * full tmpfs a touch is a SIGBUS). Growing raises `committed`.
+ */
+
 /* Written at creation, read-only after. A process reads it from the mapping
    once, at attach, validates that copy and uses only the copy (alloc.h,
    struct mmfa_ctx): another process could change the mapped one at any time. */
 struct mmfa_geometry {
-    uint64_t meta_off;  /* one byte per unit */
+    uint64_t meta_off;  /* one byte per unit of the reserve */
     uint64_t arena_off; /* first block, MMFA_UNIT-aligned */
-    uint64_t units;     /* arena size in units */
-    uint32_t max_order; /* largest order that fits */
+    uint64_t units;     /* the reserve, in units: the most the heap can grow to */
+    uint32_t max_order; /* largest order that fits the reserve */
     uint32_t pad0;
 };
 
@@ -189,10 +199,18 @@ struct mmfa_heap {
     mmf_a64 free_head[MMFA_ORDERS]; /* offsets of free blocks, 0 = none */
     mmf_a64 free_count[MMFA_ORDERS];
     mmf_a64 used_units;
+    /* committed units: [0, committed) of the arena and their meta bytes
+       exist. Grows, never shrinks, 1 <= committed <= geo.units. Written
+       under the mutex with a release store, once the memory exists and the
+       new units' meta bytes are zero (mmfa_grow); read with acquire
+       (mmfa_sync). */
+    mmf_a64 committed;
 };
 _Static_assert(sizeof(struct mmfa_geometry) == 32, "heap layout");
 _Static_assert(offsetof(struct mmfa_heap, free_head) == 32, "heap layout");
-_Static_assert(sizeof(struct mmfa_heap) == 32 + (2 * MMFA_ORDERS + 1) * 8, "heap layout");
+_Static_assert(offsetof(struct mmfa_heap, committed) == 32 + (2 * MMFA_ORDERS + 1) * 8,
+               "heap layout");
+_Static_assert(sizeof(struct mmfa_heap) == 32 + (2 * MMFA_ORDERS + 2) * 8, "heap layout");
 
 /* a free block's first words: doubly linked free list of its order */
 struct mmfa_free_block {
