@@ -44,7 +44,7 @@ int mmf_stat(mmf *ns, mmf_stats *st) {
     mmfa_get_usage(&ns->heap, &u);
     memset(st, 0, sizeof *st);
     st->size = ns->geo.size;
-    st->heap_size = ns->geo.heap.units << MMFA_UNIT_SHIFT;
+    st->heap_size = u.committed;
     st->heap_used = u.used;
     st->heap_free = u.free;
     st->largest_free_block = u.largest_free;

@@ -74,7 +74,8 @@ static void format(unsigned char *base, const struct mmf_geom *g, const mmf_opti
     clock_gettime(CLOCK_REALTIME, &now);
     h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
     strncpy(h->name, opt->name, sizeof h->name - 1);
-    mmfa_format(&(struct mmfa_ctx){.base = base, .g = g->heap, .h = &h->heap});
+    /* the whole reserve is committed at creation (for now): cannot fail */
+    mmfa_format(&(struct mmfa_ctx){.base = base, .g = g->heap, .h = &h->heap}, g->heap.units);
     /* release: nobody can see the file before link(2) publishes it, but the
        flag is what attach checks */
     store32_release(&h->ready, 1);
@@ -179,6 +180,12 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     ns->hdr = h;
     ns->geo = *g;
     ns->heap = (struct mmfa_ctx){.base = base, .g = g->heap, .h = &h->heap};
+    if (mmfa_sync(&ns->heap)) { /* the committed units: none, or past the reserve */
+        close(own);
+        free(p);
+        free_handle(ns);
+        return MMF_ECORRUPT;
+    }
     ns->regs = (struct mmf_reg *)(base + MMF_REGS_OFF);
     ns->t.base = base;
     ns->t.entries = (mmf_a64 *)(base + g->index_off);

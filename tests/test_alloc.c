@@ -18,8 +18,9 @@ static void setup(uint64_t avail) {
     memset(region, 0xa5, REGION); /* the allocator must not rely on zeros */
     heap.base = region;
     heap.h = &state;
+    store_relaxed(&heap.committed, 0);
     CU_ASSERT_EQUAL_FATAL(mmfa_plan(4096, avail, &heap.g), MMFA_OK);
-    mmfa_format(&heap);
+    CU_ASSERT_EQUAL_FATAL(mmfa_format(&heap, heap.g.units), MMFA_OK);
     CU_ASSERT_EQUAL(memcmp(&state.geo, &heap.g, sizeof heap.g), 0);
 }
 
