@@ -99,10 +99,12 @@ int mmfa_format(struct mmfa_ctx *a, uint64_t units);
    before the ctx is shared. */
 int mmfa_sync(struct mmfa_ctx *a);
 
-/* The least committed units after which a block of this order can certainly
-   be allocated: the grown range holds an aligned block of 2^order units,
-   round_up(committed, 2^order) + 2^order. MMFA_ENOSPC if that is past the
-   reserve (or order > g.max_order). */
+/* After mmfa_alloc said MMFA_ENOSPC for this order (mutex held): the least
+   committed units after which a block of the order can certainly be
+   allocated. That is round_up(committed, 2^order) if the units from
+   round_down(committed, 2^order) to the end are all free (the grown range
+   completes an aligned block), else round_up(committed, 2^order) +
+   2^order. MMFA_ENOSPC if that is past the reserve (or order > g.max_order). */
 int mmfa_grow_target(const struct mmfa_ctx *a, unsigned order, uint64_t *units);
 
 /*

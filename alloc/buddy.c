@@ -94,7 +94,8 @@ int mmfa_plan(uint64_t off, uint64_t avail, struct mmfa_geometry *g) {
     g->arena_off = (off + units + MMFA_UNIT - 1) & ~(uint64_t)(MMFA_UNIT - 1);
     g->units = units;
     unsigned k = 0;
-    while (k + 1 < MMFA_ORDERS && (2ull << k) <= units) k++;
+    while (k + 1 < MMFA_ORDERS && (2ull << k) <= units)
+        k++;
     g->max_order = k;
     return MMFA_OK;
 }
@@ -252,10 +253,29 @@ int mmfa_sync(struct mmfa_ctx *a) {
     return MMFA_OK;
 }
 
+/* Whether the units [p, c) are all free, as whole free blocks that start at
+   p and end at c (p < c, both committed). */
+static int tail_free(const struct mmfa_ctx *a, uint64_t p, uint64_t c) {
+    const uint8_t *meta = meta_of(a);
+    while (p < c) {
+        uint8_t m = meta[p];
+        unsigned k = (m & 0x3fu) - 1u;
+        if (!(m & 0x80u) || k > a->g.max_order || (1ull << k) > c - p) return 0;
+        p += 1ull << k;
+    }
+    return 1;
+}
+
 int mmfa_grow_target(const struct mmfa_ctx *a, unsigned order, uint64_t *units) {
     if (order > a->g.max_order) return MMFA_ENOSPC;
     uint64_t n = 1ull << order, c = committed_of(a);
-    uint64_t t = ((c + n - 1) & ~(n - 1)) + n; /* no overflow: c <= units < 2^58 */
+    uint64_t up = (c + n - 1) & ~(n - 1); /* no overflow: c <= units < 2^58 */
+    /* The aligned window [up - n, up) that straddles the end is whole once
+       grown if its old part is all free: coalescing leaves no two free
+       buddies, so a window all free is one block. Otherwise the first
+       window past the end. Windows below c hold no free block this large
+       (the caller's mmfa_alloc said ENOSPC). */
+    uint64_t t = up != c && tail_free(a, up - n, c) ? up : up + n;
     if (t > a->g.units) return MMFA_ENOSPC;
     *units = t;
     return MMFA_OK;
@@ -382,8 +402,7 @@ int mmfa_check(const struct mmfa_ctx *a, FILE *report) {
         uint64_t n = 0, prev = 0, off = load_relaxed(&h->free_head[k]), u;
         while (off) {
             if (n >= nfree[k] || !is_free_block(a, off, k, &u)) {
-                REPORT("heap: free list %u is broken at offset %llu\n", k,
-                       (unsigned long long)off);
+                REPORT("heap: free list %u is broken at offset %llu\n", k, (unsigned long long)off);
                 return MMFA_ECORRUPT;
             }
             const struct mmfa_free_block *b = block_at(a, u);
@@ -475,8 +494,7 @@ int mmfa_walk(const struct mmfa_ctx *a, mmfa_block_fn fn, void *ctx) {
     for (uint64_t u = 0; u < c;) {
         uint8_t m = meta[u];
         unsigned k = (m & 0x3fu) - 1u;
-        if ((m & ~0x80u) == 0 || k > g->max_order || (1ull << k) > c - u)
-            return MMFA_ECORRUPT;
+        if ((m & ~0x80u) == 0 || k > g->max_order || (1ull << k) > c - u) return MMFA_ECORRUPT;
         fn(ctx, off_of(a, u), k, (m & 0x80u) != 0);
         u += 1ull << k;
     }
