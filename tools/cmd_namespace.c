@@ -18,11 +18,12 @@ static int ns_args(const char *cmd, int argc, char **argv, const cli_opt *opts, 
 }
 
 static int cmd_create(int argc, char **argv) {
-    const char *size_s = NULL, *path = NULL, *max_s = NULL, *mode_s = NULL;
+    const char *size_s = NULL, *path = NULL, *max_s = NULL, *mode_s = NULL, *ceiling_s = NULL;
     bool transient = false;
     const cli_opt opts[] = {{"--size", NULL, &size_s},         {"--path", NULL, &path},
                             {"--max-vars", NULL, &max_s},      {"--mode", NULL, &mode_s},
-                            {"--transient", &transient, NULL}, {NULL, NULL, NULL}};
+                            {"--max-size", NULL, &ceiling_s},  {"--transient", &transient, NULL},
+                            {NULL, NULL, NULL}};
     char buf[4096];
     mmf_options o;
     int rc = ns_args("create", argc, argv, opts, &o, buf, sizeof buf);
@@ -30,6 +31,8 @@ static int cmd_create(int argc, char **argv) {
     uint64_t v;
     if (size_s && mmf_parse_size(size_s, &o.size))
         return cli_usage("create", "--size takes bytes (K/M/G)");
+    if (ceiling_s && mmf_parse_size(ceiling_s, &o.max_size))
+        return cli_usage("create", "--max-size takes bytes (K/M/G)");
     if (max_s) {
         if (!cli_number(max_s, &v) || v > UINT32_MAX)
             return cli_usage("create", "--max-vars takes a number");
@@ -51,11 +54,13 @@ static int cmd_create(int argc, char **argv) {
     mmf_stats st;
     mmf_stat(ns, &st);
     mmf_close(ns);
-    char size[16], where[4200];
+    char size[16], ceiling[16], where[4200];
+    uint64_t most = o.max_size ? o.max_size : MMF_DEFAULT_MAX_SIZE;
     cli_human_size(size, sizeof size, st.size);
+    cli_human_size(ceiling, sizeof ceiling, most > st.size ? most : st.size);
     snprintf(where, sizeof where, "%s%s", o.path ? "" : "/dev/shm/", o.path ? o.path : o.name);
-    printf("created %s%s at %s: %s, %" PRIu64 " variables at most\n",
-           o.transient ? "transient " : "", o.name, where, size, st.max_vars);
+    printf("created %s%s at %s: %s, room for %" PRIu64 " variables; grows up to %s\n",
+           o.transient ? "transient " : "", o.name, where, size, st.max_vars, ceiling);
     /* closing it was the last use unless another process opened it meanwhile */
     if (o.transient && access(where, F_OK) != 0)
         printf("removed %s again: no other process had it open\n", o.name);
@@ -182,10 +187,12 @@ static int cmd_rm(int argc, char **argv) {
 }
 
 const cli_command cli_ns_commands[] = {
-    {"create", "SPEC | NAME [--size N] [--path F] [--max-vars N] [--mode M] [--transient]",
+    {"create",
+     "SPEC | NAME [--size N] [--max-size N] [--path F] [--max-vars N] [--mode M] [--transient]",
      "Creates a namespace (fails if it exists). SPEC is a text spec as mmf_open_spec\n"
      "takes it (\"name=X size=2M path=F transient=1\"); the options override it. Sizes\n"
-     "take K/M/G, the mode is octal (default 0600).\n"
+     "take K/M/G, the mode is octal (default 0600). --size and --max-vars are where it\n"
+     "starts (64K by default); it grows on demand up to --max-size (default 1G).\n"
      "--transient: the namespace is removed when the last process that has it open\n"
      "read-write closes it or dies. mmf itself closes it on exit, so unless another\n"
      "process opened it read-write meanwhile it is gone again when mmf create returns\n"

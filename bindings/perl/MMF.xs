@@ -485,6 +485,10 @@ _stat(h)
             hv_stores(hv, "tombstones", newSVuv(st.tombstones));
             hv_stores(hv, "lock_acquisitions", newSVuv(st.lock_acquisitions));
             hv_stores(hv, "lock_recoveries", newSVuv(st.lock_recoveries));
+            hv_stores(hv, "attached", newSVuv(st.attached));
+            hv_stores(hv, "grows", newSVuv(st.grows));
+            hv_stores(hv, "index_rebuilds", newSVuv(st.index_rebuilds));
+            hv_stores(hv, "claim_takeovers", newSVuv(st.claim_takeovers));
         }
         mXPUSHi(rc);
         XPUSHs(sv_2mortal(newRV_noinc((SV *)hv)));
