@@ -23,7 +23,6 @@
  * one reads through.
  */
 #include "internal.h"
-#include "../index/seq.h"
 
 #define LIVENESS_FIRST_NS 200000u  /* a claim is held for one short write */
 #define LIVENESS_PERIOD_NS 1000000u /* then look once a millisecond */
@@ -44,14 +43,7 @@ void mmf__wake_struct(mmf *ns) {
 }
 
 void mmf__finish_dead_write(struct mmf_slot *s) {
-    /* acquire: pairs with the dead writer's release store of vstate, so the
-       value it names is whole before anyone uses it */
-    (void)load_acquire(&s->vstate);
-    uint64_t g = load_relaxed(&s->gen); /* claim held */
-    if (g & 1) {
-        seq_write_end(&s->gen, g);
-        mmf__wake_slot(s);
-    }
+    if (mmfi_end_dead_write(s)) mmf__wake_slot(s);
 }
 
 int mmf__take_over(mmf *ns, struct mmf_slot *s, uint64_t dead, uint64_t token) {

@@ -218,6 +218,12 @@ int mmfi_fits(const struct mmfi_table *t, struct mmf_slot *s, size_t len, struct
 uint64_t mmfi_write_inplace(struct mmf_slot *s, const struct mmfi_place *p, const void *val,
                             size_t len, unsigned tag);
 
+/* Ends the write a dead writer left in s (its claim now held by the
+   caller): an odd gen becomes even, publishing the value vstate names,
+   which is whole (in place, the flip is one store; structurally, recovery
+   applied the image first). 1 if there was a write to end. */
+int mmfi_end_dead_write(struct mmf_slot *s);
+
 /* Structural publication by the claim holder under the mutex: the whole slot
    becomes img, at a generation above min_gen. Returns the new version. */
 uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, uint64_t min_gen);

@@ -111,6 +111,16 @@ uint64_t mmfi_write_inplace(struct mmf_slot *s, const struct mmfi_place *p, cons
     return odd + 1;
 }
 
+int mmfi_end_dead_write(struct mmf_slot *s) {
+    /* acquire: pairs with the dead writer's release store of vstate, so the
+       value it names is whole before anyone uses it */
+    (void)load_acquire(&s->vstate);
+    uint64_t g = load_relaxed(&s->gen); /* claim held */
+    if (!(g & 1)) return 0;
+    seq_write_end(&s->gen, g);
+    return 1;
+}
+
 uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, uint64_t min_gen) {
     uint64_t odd = seq_write_begin(&s->gen, min_gen);
     /* relaxed: all ordered by seq_write_begin's fence and seq_write_end */
