@@ -12,10 +12,10 @@
 
 #include "internal.h"
 
-#define MIN_LOG2CAP 3u         /* 8 entries */
-#define MIN_LOG2CAP_MAX 9u     /* a buffer of whole pages: 512 entries */
-#define MAX_SIZE (1ull << 46)  /* 64 TiB */
-#define SLOT_GRAIN 16u         /* slots are committed 16 (a page) at a time */
+#define MIN_LOG2CAP 3u        /* 8 entries */
+#define MIN_LOG2CAP_MAX 9u    /* a buffer of whole pages: 512 entries */
+#define MAX_SIZE (1ull << 46) /* 64 TiB */
+#define SLOT_GRAIN 16u        /* slots are committed 16 (a page) at a time */
 
 static uint64_t page_up(uint64_t n) {
     return (n + 4095) & ~4095ull;
@@ -23,7 +23,8 @@ static uint64_t page_up(uint64_t n) {
 
 static unsigned log2_at_least(uint64_t n, unsigned lo) {
     unsigned k = lo;
-    while ((1ull << k) < n) k++;
+    while ((1ull << k) < n)
+        k++;
     return k;
 }
 
@@ -129,8 +130,8 @@ int mmf__validate(const unsigned char *base, uint64_t file_size, const struct mm
     if (c->ready != 1 || (c->flags & ~MMF_FLAG_TRANSIENT)) return MMF_ECORRUPT;
     if (memchr(c->name, '\0', sizeof c->name) == NULL) return MMF_ECORRUPT;
     uint64_t cap = g->index_cap_max, slots = g->slots_max;
-    if (cap < (1u << MIN_LOG2CAP_MAX) || (cap & (cap - 1)) || slots == 0 ||
-        slots > MMF_MAX_VARS || slots > cap / 2)
+    if (cap < (1u << MIN_LOG2CAP_MAX) || (cap & (cap - 1)) || slots == 0 || slots > MMF_MAX_VARS ||
+        slots > cap / 2)
         return MMF_ECORRUPT;
     /* the regions in their order, each inside the file: no overflow, since
        every term is below 2^47 */

@@ -171,9 +171,7 @@ static uint64_t publish(mmf *ns, uint64_t idx, const struct mmf_slot_image *img,
     in->img = *img;
     store_release(&in->state, MMF_INTENT_READY); /* pairs with recovery's acquire */
     MMF_CRASH_POINT("publish.ready");
-    uint64_t g = mmfi_apply_image(&ns->t.slots[idx], img, min_gen);
-    MMF_CRASH_POINT("publish.before_entry");
-    if (pos != UINT64_MAX) mmfi_set_entry(v, pos, entry);
+    uint64_t g = mmfi_publish(&ns->t.slots[idx], img, min_gen, v, pos, entry);
     MMF_CRASH_POINT("publish.before_clear");
     store_release(&in->state, MMF_INTENT_NONE);
     return g;

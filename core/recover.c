@@ -44,8 +44,7 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
         uint64_t idx = h->intent.slot, pos = h->intent.entry_pos;
         if (idx < nslots) {
             struct mmf_slot *s = &t->slots[idx];
-            mmfi_apply_image(s, &h->intent.img, h->intent.min_gen);
-            if (pos != UINT64_MAX) mmfi_set_entry(&v, pos, h->intent.entry);
+            mmfi_publish(s, &h->intent.img, h->intent.min_gen, &v, pos, h->intent.entry);
             store_release(&s->owner, 0);
             mmf__wake_slot(s);
             MMF_DEBUG(ns, "rolled forward an interrupted change of slot %llu",

@@ -14,9 +14,10 @@
  * the namespace mutex, so under it entries, hashes and keys are stable.
  *
  * Insert: the slot is written whole (seq write), then its entry is stored
- * (release). Delete: the entry becomes a TOMBSTONE, then the slot is cleared
- * (seq write) so that a reader still holding the old entry fails its
- * generation check instead of copying freed blocks. Probes pass over
+ * (release). Delete: the slot is cleared (seq write), so that a reader
+ * still holding the old entry fails its hash or generation check instead of
+ * copying freed blocks, then the entry becomes a TOMBSTONE. Both are
+ * mmfi_publish, and nothing else writes a slot's identity. Probes pass over
  * tombstones, so a concurrent reader of another key never loses its way;
  * inserts reuse them, and a tombstone followed by EMPTY turns back into
  * EMPTY (no key's probe can pass through it).
@@ -227,6 +228,15 @@ int mmfi_end_dead_write(struct mmf_slot *s);
 /* Structural publication by the claim holder under the mutex: the whole slot
    becomes img, at a generation above min_gen. Returns the new version. */
 uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, uint64_t min_gen);
+
+/* The publication of a structural change, in the one order readers rely
+   on: slot s becomes img (mmfi_apply_image), then entry pos of the index in
+   use v becomes entry (release) - the new variable's entry for an insert,
+   MMF_ENTRY_TOMB for a delete; pos UINT64_MAX for no entry change (a value
+   replaced). Idempotent, so recovery rolls an interrupted one forward by
+   calling it again. Returns the new version. */
+uint64_t mmfi_publish(struct mmf_slot *s, const struct mmf_slot_image *img, uint64_t min_gen,
+                      const struct mmfi_view *v, uint64_t pos, uint64_t entry);
 
 /* A slot image for key with the given value blocks, or with order
    MMF_ORDER_INLINE the value itself (val, len <= MMF_VALUE_INLINE), at the

@@ -26,7 +26,8 @@ int mmfi_rebuild(const struct mmfi_table *t, unsigned log2cap, uint64_t *live) {
     uint64_t mask = (1ull << log2cap) - 1u, n = 0;
     /* relaxed: nobody takes this buffer for the index until the release
        store below; a reader two rebuilds behind validates what it reads */
-    for (uint64_t p = 0; p <= mask; p++) store_relaxed(&to[p], MMF_ENTRY_EMPTY);
+    for (uint64_t p = 0; p <= mask; p++)
+        store_relaxed(&to[p], MMF_ENTRY_EMPTY);
     for (uint64_t p = 0; p <= cur.mask; p++) {
         uint64_t e = load_relaxed(&cur.entries[p]); /* mutex held: stable */
         if (!ENTRY_LIVE(e)) continue;
@@ -37,7 +38,8 @@ int mmfi_rebuild(const struct mmfi_table *t, unsigned log2cap, uint64_t *live) {
             return MMFI_ECORRUPT;
         n++;
         uint64_t q = h & mask;
-        while (load_relaxed(&to[q]) != MMF_ENTRY_EMPTY) q = (q + 1) & mask;
+        while (load_relaxed(&to[q]) != MMF_ENTRY_EMPTY)
+            q = (q + 1) & mask;
         store_relaxed(&to[q], e);
     }
     MMF_CRASH_POINT("rebuild.filled");

@@ -138,6 +138,14 @@ uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, 
     return odd + 1;
 }
 
+uint64_t mmfi_publish(struct mmf_slot *s, const struct mmf_slot_image *img, uint64_t min_gen,
+                      const struct mmfi_view *v, uint64_t pos, uint64_t entry) {
+    uint64_t g = mmfi_apply_image(s, img, min_gen);
+    MMF_CRASH_POINT("publish.before_entry");
+    if (pos != UINT64_MAX) mmfi_set_entry(v, pos, entry);
+    return g;
+}
+
 void mmfi_make_image(struct mmf_slot_image *img, const struct mmfi_key *k, uint64_t incarnation,
                      uint64_t key_off, uint64_t blk0, uint64_t blk1, unsigned order,
                      const void *val, size_t len) {

@@ -57,7 +57,7 @@ static uint64_t block(unsigned order) {
     return off;
 }
 
-/* Inserts key = value as core would (without the intent record), with the
+/* Inserts key = value (as core does, without its intent record), with the
    value in blocks (inline = 0) or in the slot. */
 static uint64_t put_as(const char *key, const char *val, int inline_value) {
     size_t klen = strlen(key), len = strlen(val);
@@ -79,8 +79,7 @@ static uint64_t put_as(const char *key, const char *val, int inline_value) {
         mmfi_make_image(&img, &k, 1, ko, b0, b1, 2, val, len);
     }
     CU_ASSERT_FATAL(next_slot < CAP);
-    uint64_t version = mmfi_apply_image(&t.slots[next_slot], &img, 0);
-    mmfi_set_entry(&v, pos, ENTRY_MAKE(k.hash, next_slot));
+    uint64_t version = mmfi_publish(&t.slots[next_slot], &img, 0, &v, pos, ENTRY_MAKE(k.hash, next_slot));
     next_slot++;
     return version;
 }
@@ -111,8 +110,7 @@ static void del(const char *key) {
     CU_ASSERT_EQUAL_FATAL(mmfi_find_for_write(&t, &v, &k, &pos, &slot, &present), MMFI_FOUND);
     struct mmf_slot_image img;
     memset(&img, 0, sizeof img);
-    mmfi_apply_image(&t.slots[slot], &img, 0);
-    mmfi_set_entry(&v, pos, MMF_ENTRY_TOMB);
+    mmfi_publish(&t.slots[slot], &img, 0, &v, pos, MMF_ENTRY_TOMB);
     mmfi_trim_tombstones(&v, pos);
 }
 
