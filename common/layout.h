@@ -249,15 +249,19 @@ struct mmf_intent {
     struct mmf_slot_image img;
 };
 
-/* index_desc: which buffer is in use, its capacity, and a generation that
-   every rebuild raises. A reader loads it (acquire) before probing and again
-   before it answers "not found": if it moved, the probe may have walked a
-   buffer being rebuilt, and is repeated. */
+/* index_desc: which buffer is in use (bit 31), its capacity - 1 (bits
+   0..30: the probe mask itself, so that a reader decodes it with one AND,
+   which also keeps a damaged one inside the buffer), and a generation that
+   every rebuild raises (bits 32..63). A reader loads it (acquire) before
+   probing and again before it answers "not found": if it moved, the probe
+   may have walked a buffer being rebuilt, and is repeated. */
 #define MMF_DESC_MAKE(gen, buf, log2cap)                                                           \
-    ((uint64_t)(gen) << 7 | (uint64_t)((buf) & 1u) << 6 | (uint64_t)((log2cap) & 63u))
-#define MMF_DESC_LOG2CAP(d) ((unsigned)((d) & 63u))
-#define MMF_DESC_BUF(d) ((unsigned)(((d) >> 6) & 1u))
-#define MMF_DESC_GEN(d) ((uint64_t)(d) >> 7)
+    ((uint64_t)(uint32_t)(gen) << 32 | (uint64_t)((buf) & 1u) << 31 |                              \
+     ((1ull << (log2cap)) - 1u))
+#define MMF_DESC_MASK(d) ((uint64_t)(d) & 0x7fffffffu)
+#define MMF_DESC_BUF(d) ((unsigned)(((d) >> 31) & 1u))
+#define MMF_DESC_GEN(d) ((uint64_t)(d) >> 32)
+#define MMF_DESC_LOG2CAP(d) ((unsigned)__builtin_popcountll(MMF_DESC_MASK(d)))
 
 /* One change of the geometry, for the dump: what grew, from and to. */
 enum { MMF_GROW_SLOTS = 1, MMF_GROW_HEAP = 2, MMF_GROW_INDEX = 3, MMF_COMPACT_INDEX = 4 };

@@ -134,11 +134,11 @@ static int rebuild(mmf *ns, const struct mmfi_view *cur, unsigned lg) {
 int mmf__index_room(mmf *ns, bool inserting) {
     struct mmf_header *h = ns->hdr;
     struct mmfi_view v;
-    if (mmfi_view_load(&ns->t, &v)) return MMF_ECORRUPT;
+    if (mmfi_view_checked(&ns->t, &v)) return MMF_ECORRUPT;
     uint64_t cap = v.mask + 1, vars = load_relaxed(&h->vars), tombs = load_relaxed(&h->tombstones);
     unsigned lg = MMF_DESC_LOG2CAP(v.desc);
     int rc = MMF_OK;
-    if (inserting && (vars + 1) * 2 > cap && lg < ns->t.log2cap_max)
+    if (inserting && (vars + 1) * 2 > cap && cap <= ns->t.mask_max / 2)
         rc = rebuild(ns, &v, lg + 1);
     else if (tombs * 4 > cap)
         rc = rebuild(ns, &v, lg);

@@ -132,7 +132,7 @@ static int check_index(mmf *ns, FILE *report) {
     const struct mmfi_table *t = &ns->t;
     struct mmf_header *h = ns->hdr;
     struct mmfi_view v;
-    if (mmfi_view_load(t, &v)) {
+    if (mmfi_view_checked(t, &v)) {
         REPORT("index: the descriptor names a capacity its buffers cannot hold\n");
         return 1;
     }
@@ -297,7 +297,7 @@ static void dump_locked(mmf *ns, FILE *out) {
             (unsigned long long)st.size, (unsigned long long)g->max_size,
             (unsigned long long)g->size);
     struct mmfi_view v = {0};
-    uint64_t cap = mmfi_view_load(&ns->t, &v) ? 0 : v.mask + 1;
+    uint64_t cap = mmfi_view_checked(&ns->t, &v) ? 0 : v.mask + 1;
     fprintf(out,
             "index: buffer %u at offset %llu, %llu entries (at most %u), generation %llu, "
             "%llu tombstones\n",

@@ -76,7 +76,7 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     ns->t.desc = &h->index_desc;
     ns->t.buf[0] = (mmf_a64 *)(base + g->index_off[0]);
     ns->t.buf[1] = (mmf_a64 *)(base + g->index_off[1]);
-    ns->t.log2cap_max = (unsigned)__builtin_ctz(g->index_cap_max);
+    ns->t.mask_max = g->index_cap_max - 1u;
     ns->t.slots = (struct mmf_slot *)(base + g->slots_off);
     ns->t.slots_max = g->slots_max;
     ns->t.slots_committed = &h->slots_committed;

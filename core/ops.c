@@ -261,7 +261,7 @@ static int write_inplace(mmf *ns, uint64_t me, const struct mmfi_key *k, struct 
 static int find(mmf *ns, struct mmfi_view *v, const struct mmfi_key *k, uint64_t *pos,
                 uint64_t *idx, int *present) {
     *present = 0;
-    if (mmfi_view_load(&ns->t, v)) return MMF_ECORRUPT;
+    if (mmfi_view_checked(&ns->t, v)) return MMF_ECORRUPT;
     int rc = mmfi_find_for_write(&ns->t, v, k, pos, idx, present);
     if (rc == MMFI_ENOSPC) *pos = UINT64_MAX;
     return rc == MMFI_ECORRUPT ? MMF_ECORRUPT : MMF_OK;

@@ -35,7 +35,7 @@ __attribute__((cold)) int mmf__recover(mmf *ns) {
     if (mmf__sync(ns)) return MMF_ECORRUPT;
 
     struct mmfi_view v;
-    if (mmfi_view_load(t, &v)) return MMF_ECORRUPT;
+    if (mmfi_view_checked(t, &v)) return MMF_ECORRUPT;
     uint64_t nslots = load_relaxed(&t->nslots); /* mutex held, synced */
     /* acquire: pairs with the dead writer's release of READY. The index was
        not rebuilt since: a rebuild starts a structural write, and the

@@ -46,7 +46,7 @@ int mmf__slots_rebuild(mmf *ns) {
     const struct mmfi_table *t = &ns->t;
     struct mmf_header *h = ns->hdr;
     struct mmfi_view v;
-    if (mmfi_view_load(t, &v)) return MMF_ECORRUPT;
+    if (mmfi_view_checked(t, &v)) return MMF_ECORRUPT;
     uint64_t nslots = load_relaxed(&t->nslots); /* mutex held */
     uint8_t *live = calloc(nslots / 8 + 1, 1);
     if (!live) return MMF_ENOMEM;
@@ -78,7 +78,7 @@ int mmf__live_blocks(void *vctx, uint64_t i, uint64_t *off, unsigned *order) {
     (void)i; /* the cursor is sequential */
     struct mmf_live_cursor *c = vctx;
     while (c->next >= c->n) {
-        if (!c->v.entries && mmfi_view_load(c->t, &c->v)) {
+        if (!c->v.entries && mmfi_view_checked(c->t, &c->v)) {
             c->err = MMF_ECORRUPT;
             return 1;
         }

@@ -105,7 +105,7 @@ MMF_INLINE int mmfi_read_fast_at(struct mmf_slot *s, uint64_t inc, void *buf, si
 MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, void *buf, size_t cap,
                              mmfi_hit *hit) {
     struct mmfi_view v;
-    if (__builtin_expect(mmfi_view_load(t, &v), 0)) return MMFI_SLOW;
+    mmfi_view_load(t, &v);
     /* the table's fields, loaded once: the acquires below would reload them */
     const mmf_a64 *entries = v.entries;
     struct mmf_slot *slots = t->slots;
@@ -140,7 +140,7 @@ MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, vo
    table round, or an entry out of range). */
 MMF_INLINE int64_t mmfi_find_hint(const struct mmfi_table *t, const struct mmfi_key *k) {
     struct mmfi_view v;
-    if (mmfi_view_load(t, &v)) return -1;
+    mmfi_view_load(t, &v);
     const mmf_a64 *entries = v.entries;
     uint64_t mask = v.mask, h = k->hash, tag = ENTRY_TAG(h);
     const uint64_t tag_bits = ~((1ull << MMF_SLOT_BITS) - 1u);

@@ -55,7 +55,7 @@ struct mmfi_table {
     unsigned char *base;
     mmf_a64 *desc;       /* the header's index_desc */
     mmf_a64 *buf[2];     /* the two index buffers */
-    unsigned log2cap_max;
+    uint64_t mask_max;   /* capacity of a buffer - 1 */
     struct mmf_slot *slots;
     mmf_a64 nslots;                 /* slots committed, as last seen (only rises) */
     uint64_t slots_max;             /* the reserve */
@@ -82,15 +82,27 @@ struct mmfi_view {
 
 /* Loads the descriptor (acquire: pairs with the release store that
    published the buffer, whose entries are then seen as the rebuild wrote
-   them). MMFI_ECORRUPT if it names a capacity the buffers cannot hold. */
-MMF_INLINE int mmfi_view_load(const struct mmfi_table *t, struct mmfi_view *v) {
+   them). A damaged one still names a mask inside the buffer, so a probe
+   stays in bounds and ends; mmfi_desc_ok tells damage. */
+MMF_INLINE void mmfi_view_load(const struct mmfi_table *t, struct mmfi_view *v) {
     uint64_t d = load_acquire(t->desc);
-    unsigned lg = MMF_DESC_LOG2CAP(d);
-    if (__builtin_expect(lg > t->log2cap_max || lg < 3, 0)) return -1;
     v->entries = t->buf[MMF_DESC_BUF(d)];
-    v->mask = (1ull << lg) - 1u;
+    v->mask = d & t->mask_max;
     v->desc = d;
-    return 0;
+}
+
+/* Whether descriptor d is one a rebuild could have written: a mask of the
+   form 2^k - 1, at least 7, within the buffers. */
+MMF_INLINE int mmfi_desc_ok(const struct mmfi_table *t, uint64_t d) {
+    uint64_t m = MMF_DESC_MASK(d);
+    return m >= 7 && m <= t->mask_max && (m & (m + 1)) == 0;
+}
+
+/* For writers under the mutex, which change entries: the view, or
+   MMFI_ECORRUPT (-1) if the descriptor is damaged. */
+MMF_INLINE int mmfi_view_checked(const struct mmfi_table *t, struct mmfi_view *v) {
+    mmfi_view_load(t, v);
+    return mmfi_desc_ok(t, v->desc) ? 0 : -1;
 }
 
 /* Whether the buffer v names is still the one in use; "not found" is an
@@ -259,7 +271,7 @@ MMF_INLINE uint64_t mmfi_next_incarnation(const struct mmfi_table *t, const stru
 uint64_t mmfi_trim_tombstones(const struct mmfi_view *v, uint64_t pos);
 
 /* Under the mutex: writes every live entry of the buffer in use into the
-   other one, at capacity 2^log2cap (<= log2cap_max; the caller committed
+   other one, at capacity 2^log2cap (<= mask_max + 1; the caller committed
    its memory and checked the live entries fit at most half of it), and
    publishes it with one release store of the descriptor, the generation
    raised. *live gets the number of live entries. MMFI_ECORRUPT (nothing

@@ -20,7 +20,10 @@
 
 int mmfi_rebuild(const struct mmfi_table *t, unsigned log2cap, uint64_t *live) {
     struct mmfi_view cur;
-    if (mmfi_view_load(t, &cur) || log2cap > t->log2cap_max || log2cap < 3) return MMFI_ECORRUPT;
+    mmfi_view_load(t, &cur);
+    if (!mmfi_desc_ok(t, cur.desc) || log2cap > 31 || (1ull << log2cap) - 1u > t->mask_max ||
+        log2cap < 3)
+        return MMFI_ECORRUPT;
     unsigned other = !MMF_DESC_BUF(cur.desc);
     mmf_a64 *to = t->buf[other];
     uint64_t mask = (1ull << log2cap) - 1u, n = 0;
