@@ -53,10 +53,6 @@ typedef struct bench_backend {
 extern const bench_backend backend_mmf, backend_mmf_var, backend_mmf_spin, backend_lmdb,
     backend_redis, backend_pipe;
 
-/* mmf's load and removal, shared by its three systems (backend_mmf.c) */
-int mmf_bench_prepare(const bench_cfg *cfg);
-void mmf_bench_cleanup(const bench_cfg *cfg);
-
 void bench_key(char *buf, unsigned i); /* 16-byte keys */
 
 #endif
