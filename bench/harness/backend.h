@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 typedef struct bench_cfg {
-    unsigned keys;     /* key:000000000000 .. keys - 1, loaded by prepare */
-    unsigned value;    /* value size in bytes */
-    const char *dir;   /* a private scratch directory */
-    const char *name;  /* unique per run, for namespaces and the like */
+    unsigned keys;    /* key:000000000000 .. keys - 1, loaded by prepare */
+    unsigned value;   /* value size in bytes */
+    const char *dir;  /* a private scratch directory */
+    const char *name; /* unique per run, for namespaces and the like */
 } bench_cfg;
 
 typedef struct bench_backend {
