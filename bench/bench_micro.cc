@@ -60,16 +60,21 @@ Fixture &fixture(const std::string &system, size_t keys, size_t value) {
     f.why.clear();
     f.names.clear();
     f.misses.clear();
-    for (size_t i = 0; i < keys; i++) f.names.push_back(key_name("key:", i));
-    for (size_t i = 0; i < 4096; i++) f.misses.push_back(key_name("not:", i));
+    for (size_t i = 0; i < keys; i++)
+        f.names.push_back(key_name("key:", i));
+    for (size_t i = 0; i < 4096; i++)
+        f.misses.push_back(key_name("not:", i));
     std::mt19937 rng(42);
     f.order.resize(kOrder);
-    for (auto &o : f.order) o = (uint32_t)(rng() % keys);
+    for (auto &o : f.order)
+        o = (uint32_t)(rng() % keys);
     std::vector<uint32_t> perm(keys);
-    for (size_t i = 0; i < keys; i++) perm[i] = (uint32_t)i;
+    for (size_t i = 0; i < keys; i++)
+        perm[i] = (uint32_t)i;
     std::shuffle(perm.begin(), perm.end(), std::mt19937(7));
     f.next.assign(keys, 0);
-    for (size_t i = 0; i < keys; i++) f.next[perm[i]] = perm[(i + 1) % keys];
+    for (size_t i = 0; i < keys; i++)
+        f.next[perm[i]] = perm[(i + 1) % keys];
     f.store = make_store(system, keys, value, &f.why);
     if (!f.store) return f;
     std::vector<unsigned char> v(std::max<size_t>(value, 8));
@@ -96,8 +101,8 @@ enum Op {
     ADD_I64,
     CAS
 };
-const char *const kOpNames[] = {"get_chase",    "get_hit",       "get_handle",
-                                "get_miss",     "set_in_place",  "set_new_block",
+const char *const kOpNames[] = {"get_chase",     "get_hit",      "get_handle",
+                                "get_miss",      "set_in_place", "set_new_block",
                                 "insert_delete", "add_i64",      "cas"};
 
 void run(benchmark::State &state, Op op, const std::string &system, size_t keys, size_t value) {
@@ -121,11 +126,15 @@ void run(benchmark::State &state, Op op, const std::string &system, size_t keys,
     for (auto _ : state) {
         const std::string &k = f.names[f.order[i & (kOrder - 1)]];
         switch (op) {
-        case GET_HIT: errors += !s.get(k, buf.data(), buf.size(), &len); break;
+        case GET_HIT:
+            errors += !s.get(k, buf.data(), buf.size(), &len);
+            break;
         case GET_HANDLE:
             errors += !s.get_handle(f.order[i & (kOrder - 1)], buf.data(), buf.size(), &len);
             break;
-        case GET_MISS: errors += s.get(f.misses[i & 4095], buf.data(), buf.size(), &len); break;
+        case GET_MISS:
+            errors += s.get(f.misses[i & 4095], buf.data(), buf.size(), &len);
+            break;
         case SET_IN_PLACE:
             val[0] = (unsigned char)i;
             errors += !s.set(k, val.data(), value);
@@ -141,8 +150,12 @@ void run(benchmark::State &state, Op op, const std::string &system, size_t keys,
             errors += !s.del(fresh);
             break;
         }
-        case ADD_I64: errors += !s.add("counter", 1); break;
-        case CAS: errors += !s.get_then_cas(k, val.data(), value); break;
+        case ADD_I64:
+            errors += !s.add("counter", 1);
+            break;
+        case CAS:
+            errors += !s.get_then_cas(k, val.data(), value);
+            break;
         case CHASE:
             errors += !s.get(f.names[at], buf.data(), buf.size(), &len);
             memcpy(&at, buf.data(), 4);
@@ -153,7 +166,8 @@ void run(benchmark::State &state, Op op, const std::string &system, size_t keys,
     }
     if (op == ADD_I64) s.del("counter");
     if (op == SET_NEW_BLOCK) // put the grown keys back as they were
-        for (size_t j = 0; j < 1024 && j < keys; j++) s.set(f.names[j], val.data(), value);
+        for (size_t j = 0; j < 1024 && j < keys; j++)
+            s.set(f.names[j], val.data(), value);
     if (errors) state.SkipWithError((std::to_string(errors) + " operations failed").c_str());
     benchmark::DoNotOptimize(at);
 }
@@ -167,11 +181,10 @@ void register_all() {
                     if (op == GET_HANDLE && std::string(system) != "mmf") continue; // mmf only
                     std::string name = std::string(kOpNames[op]) + "/" + system + "/" +
                                        std::to_string(keys) + "/" + std::to_string(value);
-                    benchmark::RegisterBenchmark(
-                        name.c_str(),
-                        [op, system, keys, value](benchmark::State &st) {
-                            run(st, (Op)op, system, keys, value);
-                        });
+                    benchmark::RegisterBenchmark(name.c_str(),
+                                                 [op, system, keys, value](benchmark::State &st) {
+                                                     run(st, (Op)op, system, keys, value);
+                                                 });
                 }
             }
 }

@@ -67,7 +67,8 @@ static int value_ok(const unsigned char *v, size_t len, uint32_t i) {
     if (len != VALUE) return 0;
     memcpy(&k, v, 4);
     memcpy(&stored, v + 8, 4);
-    for (int b = 12; b < VALUE; b++) sum = sum * 131 + v[b];
+    for (int b = 12; b < VALUE; b++)
+        sum = sum * 131 + v[b];
     return k == i && sum == stored;
 }
 
@@ -115,7 +116,8 @@ static void reader(int id, double seconds) {
         size_t len;
         if (mmf_get(ns, "quote.EURUSD", &q, sizeof q, &len) == MMF_OK) {
             r.quotes++;
-            if (len != sizeof q || q.ask - q.bid < 0.00009 || q.ask - q.bid > 0.00011) r.bad_quotes++;
+            if (len != sizeof q || q.ask - q.bid < 0.00009 || q.ask - q.bid > 0.00011)
+                r.bad_quotes++;
         }
     }
     qsort(samples, nsamples, sizeof *samples, cmp_u64);
@@ -166,12 +168,14 @@ static void waiter(int rounds) {
 
 static void adder(int adds) {
     mmf *ns = attach();
-    for (int i = 0; i < adds; i++) mmf_add_i64(ns, "counter", 1, NULL);
+    for (int i = 0; i < adds; i++)
+        mmf_add_i64(ns, "counter", 1, NULL);
     _exit(0);
 }
 
 static void wait_all(pid_t *pids, int n) {
-    for (int i = 0; i < n; i++) waitpid(pids[i], NULL, 0);
+    for (int i = 0; i < n; i++)
+        waitpid(pids[i], NULL, 0);
 }
 
 int main(int argc, char **argv) {
@@ -233,9 +237,9 @@ int main(int argc, char **argv) {
         snprintf(rk, sizeof rk, "result.reader.%d", r);
         if (mmf_get(ns, rk, &res, sizeof res, &len)) die("reader result", MMF_ENOTFOUND);
         printf("   reader %-3d %14.0f %10llu %10llu %10llu %10llu %10llu\n", r,
-               (double)res.gets / seconds, (unsigned long long)res.p50,
-               (unsigned long long)res.p99, (unsigned long long)res.p999,
-               (unsigned long long)res.bad, (unsigned long long)res.bad_quotes);
+               (double)res.gets / seconds, (unsigned long long)res.p50, (unsigned long long)res.p99,
+               (unsigned long long)res.p999, (unsigned long long)res.bad,
+               (unsigned long long)res.bad_quotes);
         total += (double)res.gets / seconds;
         bad += res.bad + res.bad_quotes;
     }

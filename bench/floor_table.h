@@ -27,12 +27,14 @@ class FloorTable {
   public:
     explicit FloorTable(size_t n) {
         size_t cap = 8;
-        while (cap < n * 4 / 3 + 1) cap *= 2;
+        while (cap < n * 4 / 3 + 1)
+            cap *= 2;
         entries_.assign(cap, Entry{});
         mask_ = cap - 1;
     }
     ~FloorTable() {
-        for (auto &e : entries_) free(e.val);
+        for (auto &e : entries_)
+            free(e.val);
     }
     FloorTable(const FloorTable &) = delete;
     FloorTable &operator=(const FloorTable &) = delete;

@@ -32,7 +32,9 @@ class FloorStore : public Store {
     bool set(const std::string &k, const void *v, size_t len) override {
         return t_.set(k.data(), k.size(), v, len);
     }
-    bool del(const std::string &k) override { return t_.del(k.data(), k.size()); }
+    bool del(const std::string &k) override {
+        return t_.del(k.data(), k.size());
+    }
     bool add(const std::string &k, int64_t delta) override {
         int64_t n = 0;
         size_t len;
@@ -59,25 +61,32 @@ class MmfStore : public Store {
         // a slot and entries per key, two blocks per value too long for the
         // slot, and room for the keys the benchmarks grow
         uint64_t block = 64, grown = 64;
-        while (block < value) block *= 2;
-        while (grown < 16 * value + 1024) grown *= 2;
+        while (block < value)
+            block *= 2;
+        while (grown < 16 * value + 1024)
+            grown *= 2;
         o.size = (uint64_t)(keys + 1024) * (272 + (value > 64 ? 2 * block : 0)) * 5 / 4 +
                  1024 * 4 * grown + (64u << 20);
         if (mmf_open(&o, &ns_)) ns_ = nullptr;
     }
     ~MmfStore() override {
-        for (mmf_var *v : vars_) mmf_var_close(v);
+        for (mmf_var *v : vars_)
+            mmf_var_close(v);
         if (ns_) mmf_close(ns_);
         mmf_unlink(name_.c_str(), nullptr);
     }
-    bool ok() const { return ns_ != nullptr; }
+    bool ok() const {
+        return ns_ != nullptr;
+    }
     bool get(const std::string &k, void *buf, size_t cap, size_t *len) override {
         return mmf_get(ns_, k.c_str(), buf, cap, len) == MMF_OK;
     }
     bool set(const std::string &k, const void *v, size_t len) override {
         return mmf_set(ns_, k.c_str(), v, len) == MMF_OK;
     }
-    bool del(const std::string &k) override { return mmf_delete(ns_, k.c_str()) == MMF_OK; }
+    bool del(const std::string &k) override {
+        return mmf_delete(ns_, k.c_str()) == MMF_OK;
+    }
     bool add(const std::string &k, int64_t delta) override {
         return mmf_add_i64(ns_, k.c_str(), delta, nullptr) == MMF_OK;
     }
@@ -117,8 +126,8 @@ class LmdbStore : public Store {
         path_ = "/dev/shm/mmf-micro-lmdb." + std::to_string(getpid());
         unlink(path_.c_str());
         unlink((path_ + "-lock").c_str());
-        size_t map = (keys + 1024) * (value + 256) * 3 + 1024 * 3 * (16 * value + 1024) +
-                     (256u << 20);
+        size_t map =
+            (keys + 1024) * (value + 256) * 3 + 1024 * 3 * (16 * value + 1024) + (256u << 20);
         MDB_txn *t;
         ok_ = !mdb_env_create(&env_) && !mdb_env_set_mapsize(env_, map) &&
               !mdb_env_open(env_, path_.c_str(), MDB_NOSUBDIR | MDB_NOSYNC | MDB_WRITEMAP, 0600) &&
@@ -132,7 +141,9 @@ class LmdbStore : public Store {
         unlink(path_.c_str());
         unlink((path_ + "-lock").c_str());
     }
-    bool ok() const { return ok_; }
+    bool ok() const {
+        return ok_;
+    }
     bool get(const std::string &k, void *buf, size_t cap, size_t *len) override {
         if (mdb_txn_renew(rtxn_)) return false;
         MDB_val key{k.size(), (void *)k.data()}, v;
@@ -208,8 +219,8 @@ class BoostStore : public Store {
     BoostStore(size_t keys, size_t value) {
         name_ = "mmf-micro-boost." + std::to_string(getpid());
         bip::shared_memory_object::remove(name_.c_str());
-        size_t size = (keys + 1024) * (value + 200) * 2 + 1024 * 3 * (16 * value + 1024) +
-                      (128u << 20);
+        size_t size =
+            (keys + 1024) * (value + 200) * 2 + 1024 * 3 * (16 * value + 1024) + (128u << 20);
         seg_ = std::make_unique<bip::managed_shared_memory>(bip::create_only, name_.c_str(), size);
         map_ = seg_->construct<Map>("map")(seg_->get_segment_manager());
         mutex_ = seg_->construct<bip::interprocess_mutex>("mutex")();
@@ -230,8 +241,10 @@ class BoostStore : public Store {
         bip::scoped_lock<bip::interprocess_mutex> lock(*mutex_);
         Str val((const char *)v, len, seg_->get_segment_manager());
         auto it = map_->find(key(k));
-        if (it != map_->end()) it->second = val;
-        else map_->emplace(key(k), val);
+        if (it != map_->end())
+            it->second = val;
+        else
+            map_->emplace(key(k), val);
         return true;
     }
     bool del(const std::string &k) override {
@@ -245,8 +258,10 @@ class BoostStore : public Store {
         if (it != map_->end() && it->second.size() == sizeof n) memcpy(&n, it->second.data(), 8);
         n += delta;
         Str val((const char *)&n, sizeof n, seg_->get_segment_manager());
-        if (it != map_->end()) it->second = val;
-        else map_->emplace(key(k), val);
+        if (it != map_->end())
+            it->second = val;
+        else
+            map_->emplace(key(k), val);
         return true;
     }
     bool get_then_cas(const std::string &k, const void *v, size_t len) override {
@@ -258,7 +273,9 @@ class BoostStore : public Store {
     }
 
   private:
-    Str key(const std::string &k) { return Str(k.data(), k.size(), seg_->get_segment_manager()); }
+    Str key(const std::string &k) {
+        return Str(k.data(), k.size(), seg_->get_segment_manager());
+    }
     std::string name_;
     std::unique_ptr<bip::managed_shared_memory> seg_;
     Map *map_ = nullptr;

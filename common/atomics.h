@@ -76,9 +76,6 @@ MMF_INLINE uint32_t fetch_add32_seq_cst(mmf_a32 *p, uint32_t v) {
 MMF_INLINE uint32_t fetch_sub32_seq_cst(mmf_a32 *p, uint32_t v) {
     return atomic_fetch_sub_explicit(p, v, memory_order_seq_cst);
 }
-MMF_INLINE uint32_t fetch_add32_relaxed(mmf_a32 *p, uint32_t v) {
-    return atomic_fetch_add_explicit(p, v, memory_order_relaxed);
-}
 MMF_INLINE uint32_t fetch_add32_release(mmf_a32 *p, uint32_t v) {
     return atomic_fetch_add_explicit(p, v, memory_order_release);
 }
@@ -102,9 +99,6 @@ MMF_INLINE void fence_acquire(void) {
 }
 MMF_INLINE void fence_release(void) {
     atomic_thread_fence(memory_order_release);
-}
-MMF_INLINE void fence_seq_cst(void) {
-    atomic_thread_fence(memory_order_seq_cst);
 }
 /* Orders nothing between threads: only keeps the compiler from moving or
    repeating memory accesses across it (a private copy of shared plain fields

@@ -136,9 +136,22 @@ struct mmf_read_ctx {
     struct mmf_slot *busy;
 };
 int mmf__read_stall(void *ctx, struct mmf_slot *s, uint64_t spins);
+/* A reader's context on ns, and the stall (mmf__read_stall over it) that the
+   index's reads take; ctx must outlive every read given st:
+       struct mmf_read_ctx ctx = mmf__read_ctx(ns);
+       mmfi_stall st = mmf__read_stall_on(&ctx);
+   after a read that gave up (MMFI_ESTALL), ctx.err and ctx.busy say why. */
+MMF_INLINE struct mmf_read_ctx mmf__read_ctx(mmf *ns) {
+    return (struct mmf_read_ctx){.ns = ns};
+}
+MMF_INLINE mmfi_stall mmf__read_stall_on(struct mmf_read_ctx *ctx) {
+    return (mmfi_stall){mmf__read_stall, ctx};
+}
+/* Deprecated: the two lines above, with the context hidden as name##_ctx;
+   kept until ops.c and inspect.c move over. */
 #define MMF_READ_STALL(name, handle)                                                               \
-    struct mmf_read_ctx name##_ctx = {(handle), 0, 0, false, NULL};                                \
-    mmfi_stall name = {mmf__read_stall, &name##_ctx}
+    struct mmf_read_ctx name##_ctx = mmf__read_ctx(handle);                                        \
+    mmfi_stall name = mmf__read_stall_on(&name##_ctx)
 /* Ends the odd gen of a slot whose writer died (claim held by the caller). */
 void mmf__finish_dead_write(struct mmf_slot *s);
 /* Takes the claim of a dead in-place writer (dead: the word seen) for token

@@ -60,8 +60,9 @@ int mmf_var_open(mmf *ns, const char *key, mmf_var **out) {
     /* resolves, so that the first access finds it; a writer mid-write (the
        waiter's stall gives up at once rather than wait for it) or a missing
        key leaves it unresolved, for the first access to do */
-    MMF_READ_STALL(st, ns);
-    st_ctx.waiting = true;
+    struct mmf_read_ctx ctx = mmf__read_ctx(ns);
+    ctx.waiting = true;
+    mmfi_stall st = mmf__read_stall_on(&ctx);
     mmfi_hit hit;
     (void)mmf__var_read(v, NULL, 0, &hit, &st);
     *out = v;
@@ -92,10 +93,11 @@ int mmf__var_read(mmf_var *var, void *buf, size_t cap, mmfi_hit *hit, const mmfi
 
 __attribute__((noinline)) static int var_get_slow(mmf_var *var, void *buf, size_t cap, size_t *len,
                                                   uint64_t *version) {
-    MMF_READ_STALL(st, var->ns);
+    struct mmf_read_ctx ctx = mmf__read_ctx(var->ns);
+    mmfi_stall st = mmf__read_stall_on(&ctx);
     mmfi_hit hit;
     int rc = mmf__var_read(var, buf, cap, &hit, &st);
-    return mmf__get_result(rc, &hit, &st_ctx, len, version, NULL);
+    return mmf__get_result(rc, &hit, &ctx, len, version, NULL);
 }
 
 /* The slot the cache word c names: checked against nslots before it was
@@ -151,10 +153,11 @@ static int var_write(mmf_var *var, struct mmf__write_op *op) {
     if (rc) return rc;
     uint64_t c = load_relaxed(&var->cache); /* private to the process; see the top */
     if (!c) {
-        MMF_READ_STALL(st, ns);
+        struct mmf_read_ctx ctx = mmf__read_ctx(ns);
+        mmfi_stall st = mmf__read_stall_on(&ctx);
         mmfi_hit hit;
         rc = mmf__var_read(var, NULL, 0, &hit, &st);
-        if (rc == MMFI_ESTALL) return st_ctx.err;
+        if (rc == MMFI_ESTALL) return ctx.err;
         if (rc < 0) return MMF_ECORRUPT;
         c = load_relaxed(&var->cache);
     }

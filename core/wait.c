@@ -74,20 +74,21 @@ static int wait_for(mmf *ns, wait_lookup look, void *ctx, uint64_t version, doub
     double poll = READONLY_POLL_FIRST;
     struct mmf_header *hd = ns->hdr;
     for (;;) {
-        MMF_READ_STALL(st, ns);
-        st_ctx.waiting = true;
+        struct mmf_read_ctx read_ctx = mmf__read_ctx(ns);
+        read_ctx.waiting = true;
+        mmfi_stall st = mmf__read_stall_on(&read_ctx);
         mmfi_hit hit;
         /* seen before the lookup: an insert after it changes it */
         uint32_t seq = load32_seq_cst(&hd->struct_seq);
         int rc = look(ctx, &hit, &st);
-        if (rc == MMFI_ESTALL && !st_ctx.busy) return st_ctx.err;
+        if (rc == MMFI_ESTALL && !read_ctx.busy) return read_ctx.err;
         if (rc < 0 && rc != MMFI_ESTALL) return MMF_ECORRUPT;
         if (rc != MMFI_ESTALL && (rc == MMFI_MISSING ? 0 : hit.version) != version) return MMF_OK;
         if (mmf__deadline_passed(&d)) return MMF_ETIMEDOUT;
         mmf_a32 *word, *flag;
         uint32_t seen;
         if (rc == MMFI_ESTALL) { /* a live writer is mid-write: sleep until it ends */
-            struct mmf_slot *s = st_ctx.busy;
+            struct mmf_slot *s = read_ctx.busy;
             uint64_t g = load_seq_cst(&s->gen);
             /* ended meanwhile: g is the new version. Still under way: the
                version before it is g - 1 (in place; a structural write may

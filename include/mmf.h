@@ -46,12 +46,21 @@
    generated from the build's project(mmf VERSION ...) */
 #include "mmf_version.h"
 
+/* Marks the library's public functions: the library is built with
+   -fvisibility=hidden, so these are its only symbols of default visibility
+   (the only ones a shared object linked from it exports). */
+#if defined(__GNUC__) || defined(__clang__)
+#define MMF_API __attribute__((visibility("default")))
+#else
+#define MMF_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* The library's version string, e.g. "0.1.0". */
-const char *mmf_version(void);
+MMF_API const char *mmf_version(void);
 
 typedef struct mmf mmf; /* opaque: one process's view of a namespace */
 
@@ -75,7 +84,7 @@ enum {                  /* every function returns one of these; 0 = success */
 
 /* A short English description of an MMF_E* code, strerror() of a positive
    errno value, "unknown error" otherwise. */
-const char *mmf_strerror(int err);
+MMF_API const char *mmf_strerror(int err);
 
 #define MMF_KEY_MAX 255       /* longest key, in bytes */
 #define MMF_NAME_MAX 200      /* longest namespace name */
@@ -133,7 +142,7 @@ typedef struct mmf_options {
  * MMF_EEXIST (exclusive and one exists), MMF_ECORRUPT, MMF_EVERSION,
  * MMF_EPERM, MMF_ENOSPC (no room in /dev/shm or on the file system), MMF_ESYS.
  */
-int mmf_open(const mmf_options *opt, mmf **out);
+MMF_API int mmf_open(const mmf_options *opt, mmf **out);
 
 /*
  * mmf_open with the options as text, for configuration files and the command
@@ -143,28 +152,28 @@ int mmf_open(const mmf_options *opt, mmf **out);
  * sizes take K/M/G; booleans are 1/0, true/false, yes/no, on/off; mode is
  * octal. Errors: as mmf_open; MMF_EINVAL for an unknown key or a bad value.
  */
-int mmf_open_spec(const char *spec, mmf **out);
+MMF_API int mmf_open_spec(const char *spec, mmf **out);
 
 /* Parses a spec as mmf_open_spec does, into *opt (starting from
    MMF_OPTIONS_INIT) without opening anything. The strings in *opt point into
    buf (bufsize bytes, at least strlen(spec) + 1), which the caller keeps.
    MMF_EINVAL for an unknown key, a bad value or a spec longer than buf. */
-int mmf_parse_spec(const char *spec, mmf_options *opt, char *buf, size_t bufsize);
+MMF_API int mmf_parse_spec(const char *spec, mmf_options *opt, char *buf, size_t bufsize);
 
 /* Parses a size as a spec's size= and max_size= take it: decimal digits, then
    an optional K, M or G (any case: times 2^10, 2^20, 2^30) and an optional B,
    e.g. "65536", "640K", "2M", "1GB". MMF_EINVAL (and *out unchanged) for
    anything else, or a size over UINT64_MAX. */
-int mmf_parse_size(const char *s, uint64_t *out);
+MMF_API int mmf_parse_size(const char *s, uint64_t *out);
 
 /* Unmaps the view and frees the handle; the namespace and its variables stay.
    A lock still held by the calling thread is released. */
-int mmf_close(mmf *ns);
+MMF_API int mmf_close(mmf *ns);
 
 /* Removes the namespace: the backing file path, or with path NULL the POSIX
    shared-memory object NAME (name may be NULL when path is given). Views
    already open keep working until closed. MMF_ENOENT if there is none. */
-int mmf_unlink(const char *name, const char *path);
+MMF_API int mmf_unlink(const char *name, const char *path);
 
 /*
  * Variables. Keys: NUL-terminated, 1..MMF_KEY_MAX bytes. Values: any bytes,
@@ -179,7 +188,7 @@ int mmf_unlink(const char *name, const char *path);
    MMF_ETIMEDOUT, MMF_ENOLOCK (autolock off and the lock is not held),
    MMF_EPERM (a read-only handle), MMF_ECORRUPT, MMF_ENOMEM. The write
    functions below (cas, add, delete, the tagged ones) block and fail alike. */
-int mmf_set(mmf *ns, const char *key, const void *val, size_t len);
+MMF_API int mmf_set(mmf *ns, const char *key, const void *val, size_t len);
 
 /* Copies the value into buf (cap bytes) and its length into *len.
    MMF_ERANGE if cap is too small (*len is then the length needed; buf may be
@@ -188,13 +197,13 @@ int mmf_set(mmf *ns, const char *key, const void *val, size_t len);
    than the handle's timeout (see the top of this file), MMF_ECORRUPT if the
    variable's slot points outside the namespace, MMF_EINVAL. The other reads
    (mmf_get_v, mmf_get_tagged, mmf_exists, mmf_foreach) give the same. */
-int mmf_get(mmf *ns, const char *key, void *buf, size_t cap, size_t *len);
+MMF_API int mmf_get(mmf *ns, const char *key, void *buf, size_t cap, size_t *len);
 
 /* Removes the variable. MMF_ENOTFOUND if there is none. */
-int mmf_delete(mmf *ns, const char *key);
+MMF_API int mmf_delete(mmf *ns, const char *key);
 
 /* 1 if the variable exists, 0 if not, or an error (<0). */
-int mmf_exists(mmf *ns, const char *key);
+MMF_API int mmf_exists(mmf *ns, const char *key);
 
 /*
  * The namespace lock. While a thread holds it, writes from every other thread
@@ -207,15 +216,15 @@ int mmf_exists(mmf *ns, const char *key);
  * (MMF_EPERM on a read-only handle).
  * mmf_unlock: MMF_ENOLOCK if the calling thread does not hold the lock.
  */
-int mmf_lock(mmf *ns, double timeout);
-int mmf_unlock(mmf *ns);
+MMF_API int mmf_lock(mmf *ns, double timeout);
+MMF_API int mmf_unlock(mmf *ns);
 
 /* Writes the header, the heap (blocks, free lists) and the variable table to
    out, as text, holding the namespace mutex while it writes to out (so keep
    out fast: a pipe nobody reads stalls every structural write). A read-only
    handle cannot take the mutex: it writes a snapshot taken while writers go
    on. MMF_ETIMEDOUT if the mutex was not had in the handle's timeout. */
-int mmf_dump(mmf *ns, FILE *out);
+MMF_API int mmf_dump(mmf *ns, FILE *out);
 
 /*
  * Versions: every variable carries a 64-bit version that changes on every
@@ -224,11 +233,13 @@ int mmf_dump(mmf *ns, FILE *out);
  */
 
 /* mmf_get that also returns the version of the value it copied. */
-int mmf_get_v(mmf *ns, const char *key, void *buf, size_t cap, size_t *len, uint64_t *version);
+MMF_API int mmf_get_v(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
+                      uint64_t *version);
 
 /* Sets key only if its version is expected_version (0: only if missing).
    MMF_ECONFLICT otherwise, changing nothing. */
-int mmf_cas(mmf *ns, const char *key, uint64_t expected_version, const void *val, size_t len);
+MMF_API int mmf_cas(mmf *ns, const char *key, uint64_t expected_version, const void *val,
+                    size_t len);
 
 /* Value tags shared by every binding: Perl's Storable values, Python's
    pickles and UTF-8 text are marked so that no binding mistakes them for
@@ -247,17 +258,17 @@ enum {
  * values it serialised with a tag of its own, so that plain bytes are never
  * taken for serialised ones; programs that ignore tags see the bytes.
  */
-int mmf_set_tagged(mmf *ns, const char *key, const void *val, size_t len, uint8_t tag);
-int mmf_cas_tagged(mmf *ns, const char *key, uint64_t expected_version, const void *val,
-                   size_t len, uint8_t tag);
+MMF_API int mmf_set_tagged(mmf *ns, const char *key, const void *val, size_t len, uint8_t tag);
+MMF_API int mmf_cas_tagged(mmf *ns, const char *key, uint64_t expected_version, const void *val,
+                           size_t len, uint8_t tag);
 /* mmf_get_v that also returns the tag of the value it copied. */
-int mmf_get_tagged(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
-                   uint64_t *version, uint8_t *tag);
+MMF_API int mmf_get_tagged(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
+                           uint64_t *version, uint8_t *tag);
 
 /* Atomically adds delta to the native-endian int64_t in key (a missing
    variable counts as 0 and is created) and stores the sum in *result (may be
    NULL). MMF_EINVAL if the variable's length is not 8. */
-int mmf_add_i64(mmf *ns, const char *key, int64_t delta, int64_t *result);
+MMF_API int mmf_add_i64(mmf *ns, const char *key, int64_t delta, int64_t *result);
 
 /* Returns once the version of key differs from version, including by its
    creation or deletion: at once if it already does. timeout in seconds, 0 =
@@ -268,7 +279,7 @@ int mmf_add_i64(mmf *ns, const char *key, int64_t delta, int64_t *result);
    at most that. A read-only handle cannot ask
    writers to wake it: it looks every few milliseconds (at most 5 ms late).
    MMF_OK, MMF_ETIMEDOUT, MMF_EINVAL, MMF_ECORRUPT. */
-int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout);
+MMF_API int mmf_wait(mmf *ns, const char *key, uint64_t version, double timeout);
 
 /*
  * Variable handles: a key resolved once. Each access through a handle is one
@@ -290,27 +301,27 @@ typedef struct mmf_var mmf_var;
    need not exist (a get then returns MMF_ENOTFOUND, a set creates it, a
    wait waits for its creation). *out is NULL on error. MMF_EINVAL (bad
    arguments: ns, key or out), MMF_ENOMEM. */
-int mmf_var_open(mmf *ns, const char *key, mmf_var **out);
+MMF_API int mmf_var_open(mmf *ns, const char *key, mmf_var **out);
 
 /* Frees the handle (NULL is allowed); the variable stays. */
-void mmf_var_close(mmf_var *var);
+MMF_API void mmf_var_close(mmf_var *var);
 
 /* mmf_get_v on the handle's key; version may be NULL. */
-int mmf_var_get(mmf_var *var, void *buf, size_t cap, size_t *len, uint64_t *version);
+MMF_API int mmf_var_get(mmf_var *var, void *buf, size_t cap, size_t *len, uint64_t *version);
 
 /* mmf_set, mmf_cas, mmf_add_i64 on the handle's key: the same in-place path
    (the slot's claim, the explicit lock word, the spare buffer) without the
    lookup, and the same structural path when the value needs other space or
    the variable is missing. */
-int mmf_var_set(mmf_var *var, const void *val, size_t len);
-int mmf_var_cas(mmf_var *var, uint64_t expected_version, const void *val, size_t len);
-int mmf_var_add_i64(mmf_var *var, int64_t delta, int64_t *result);
+MMF_API int mmf_var_set(mmf_var *var, const void *val, size_t len);
+MMF_API int mmf_var_cas(mmf_var *var, uint64_t expected_version, const void *val, size_t len);
+MMF_API int mmf_var_add_i64(mmf_var *var, int64_t delta, int64_t *result);
 
 /* mmf_wait on the handle's key. While it spins (the namespace's `spin`
    seconds) it watches the one generation word of the variable's slot, so a
    change is seen within the time a cache line takes to cross cores; then it
    sleeps exactly as mmf_wait does. */
-int mmf_var_wait(mmf_var *var, uint64_t version, double timeout);
+MMF_API int mmf_var_wait(mmf_var *var, uint64_t version, double timeout);
 
 /* Calls fn for every variable with a consistent copy of it, without locking.
    key and val point into buffers of mmf_foreach's own, valid only during
@@ -318,7 +329,7 @@ int mmf_var_wait(mmf_var *var, uint64_t version, double timeout);
    seen. A non-zero return from fn stops the walk and is returned. */
 typedef int (*mmf_visit_fn)(const char *key, const void *val, size_t len, uint64_t version,
                             void *ctx);
-int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx);
+MMF_API int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx);
 
 /* size: bytes committed now (it grows); heap_size: the heap's part of it;
    max_vars: variables there are slots for now (it grows too) */
@@ -334,21 +345,21 @@ typedef struct mmf_stats {
 
 /* Sizes and counters, read without locking (a snapshot, not a transaction).
    attached comes from the registrations (mmf_attached). */
-int mmf_stat(mmf *ns, mmf_stats *st);
+MMF_API int mmf_stat(mmf *ns, mmf_stats *st);
 
 /* The processes that have the namespace open read-write now, one each (a
    process with two handles counts once): their number in *count, and the
    pid each recorded when it attached in pids[0 .. min(count, cap)) (pids may
    be NULL when cap is 0). A process that died stops counting at once, reaped
    or not. Read-only handles are not registered and do not count. */
-int mmf_attached(mmf *ns, int32_t *pids, size_t cap, size_t *count);
+MMF_API int mmf_attached(mmf *ns, int32_t *pids, size_t cap, size_t *count);
 
 /* Walks index and heap under the namespace lock: every slot's offsets in
    bounds, every block either free or owned by exactly one variable, free lists
    whole, counters right; repairs what a dead process left first. Writes what
    it finds to report (may be NULL), holding the mutex meanwhile. MMF_OK or
    MMF_ECORRUPT (or MMF_ETIMEDOUT; MMF_EPERM on a read-only handle). */
-int mmf_check(mmf *ns, FILE *report);
+MMF_API int mmf_check(mmf *ns, FILE *report);
 
 #ifdef __cplusplus
 }

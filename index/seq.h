@@ -1,8 +1,19 @@
 /*
  * The generation-counter (seqlock) primitive, used by every reader and writer
- * of a slot; nothing else touches a slot's gen.
+ * of a slot. A slot's gen is written only through it, and only by one
+ * process at a time:
+ *  - a writer, between seq_write_begin and seq_write_end (index/write.c),
+ *    holding the slot's claim; recovery rolling a dead structural writer's
+ *    change forward (mmfi_apply_image) holds the namespace mutex instead;
+ *  - whoever takes over the claim of a writer that died mid-write, or
+ *    claims a slot whose odd gen has no owner (core/claim.c: a claimer, a
+ *    reader on a read-write handle, mmf_lock, recovery): the write stopped,
+ *    its vstate is whole, so mmf__finish_dead_write ends the odd gen with
+ *    seq_write_end alone.
+ * Elsewhere gen is only read: recovery and mmf_check scan it (gen_floor, odd
+ * gens), and mmf_wait sleeps on it as a futex word.
  *
- * Writer (holding the slot's claim, so it is the only writer):
+ * Writer (the only one, as above):
  *     odd = seq_write_begin(&gen, min);   gen := odd      (release)
  *                                         release fence
  *     ... relaxed atomic stores to the slot and its blocks ...
@@ -41,7 +52,8 @@ MMF_INLINE int seq_read_retry(const mmf_a64 *gen, uint64_t g) {
 /* Returns the odd generation now in gen: one past the current one, and at
    least min_odd (rounded up to odd) so that versions never repeat. */
 MMF_INLINE uint64_t seq_write_begin(mmf_a64 *gen, uint64_t min_odd) {
-    /* relaxed: the claim's acquire CAS ordered us after the previous writer */
+    /* relaxed: the claim's acquire CAS (in recovery, the mutex) ordered us
+       after the previous writer */
     /* an odd gen here was left by a dead writer: this write completes it */
     uint64_t odd = load_relaxed(gen) | 1u;
     if (odd < (min_odd | 1u)) odd = min_odd | 1u;

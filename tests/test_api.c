@@ -22,15 +22,6 @@ static void done(mmf *ns) {
     CU_ASSERT_EQUAL(mmf_unlink(name, NULL), MMF_OK);
 }
 
-static void expect_value(mmf *ns, const char *key, const void *val, size_t len) {
-    char *buf = malloc(len + 1);
-    size_t got = 12345;
-    CU_ASSERT_EQUAL(mmf_get(ns, key, buf, len + 1, &got), MMF_OK);
-    CU_ASSERT_EQUAL(got, len);
-    CU_ASSERT(got == len && memcmp(buf, val, len) == 0);
-    free(buf);
-}
-
 static void test_set_get_delete_exists(void) {
     mmf *ns = open_new(0, 0);
     struct point {

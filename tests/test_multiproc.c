@@ -23,12 +23,8 @@ static void test_set_in_one_process_read_in_another(void) {
         _exit(0);
     }
     CU_ASSERT_EQUAL(wait_child(pid), 0);
-    char buf[8];
-    size_t len;
-    CU_ASSERT_EQUAL(mmf_get(ns, "from.child", buf, sizeof buf, &len), MMF_OK);
-    CU_ASSERT(len == 2 && memcmp(buf, "C!", 2) == 0);
-    CU_ASSERT_EQUAL(mmf_get(ns, "from.parent", buf, sizeof buf, &len), MMF_OK);
-    CU_ASSERT(len == 1 && buf[0] == 'p');
+    expect_value(ns, "from.child", "C!", 2);
+    expect_value(ns, "from.parent", "p", 1);
     CU_ASSERT_EQUAL(mmf_check(ns, NULL), MMF_OK);
     mmf_close(ns);
     mmf_unlink(name, NULL);
@@ -223,10 +219,7 @@ static void test_lock_in_one_process_times_out_another(void) {
         _exit(0);
     }
     CU_ASSERT_EQUAL(wait_child(pid), 0);
-    char buf[16];
-    size_t len;
-    CU_ASSERT_EQUAL(mmf_get(ns, "k", buf, sizeof buf, &len), MMF_OK);
-    CU_ASSERT(len == 6 && memcmp(buf, "after!", 6) == 0);
+    expect_value(ns, "k", "after!", 6);
     mmf_close(ns);
     mmf_unlink(name, NULL);
 }
@@ -344,10 +337,7 @@ static void test_dead_lock_holder_is_recovered(void) {
     CU_ASSERT_EQUAL(mmf_unlock(ns), MMF_OK);
     mmf_stat(ns, &after);
     CU_ASSERT_EQUAL(after.lock_recoveries, before.lock_recoveries + 1);
-    char buf[8];
-    size_t len;
-    CU_ASSERT_EQUAL(mmf_get(ns, "k", buf, sizeof buf, &len), MMF_OK);
-    CU_ASSERT(len == 4 && memcmp(buf, "kept", 4) == 0);
+    expect_value(ns, "k", "kept", 4);
     CU_ASSERT_EQUAL(mmf_check(ns, stderr), MMF_OK);
     close(ready[0]);
     close(ready[1]);

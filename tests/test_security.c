@@ -55,10 +55,7 @@ static void test_other_user_is_refused(void) {
         _exit(0);
     }
     CU_ASSERT_EQUAL(wait_child(pid), 0);
-    char buf[16];
-    size_t len;
-    CU_ASSERT_EQUAL(mmf_get(ns, "secret", buf, sizeof buf, &len), MMF_OK);
-    CU_ASSERT(len == 6 && memcmp(buf, "s3cr3t", 6) == 0);
+    expect_value(ns, "secret", "s3cr3t", 6);
     mmf_close(ns);
     mmf_unlink(name, NULL);
 }

@@ -1,6 +1,6 @@
 /* Shared by the CUnit test programs: suite registration, unique names,
-   opening namespaces, values that show a torn read, the clock, and child
-   processes that report through their exit status. */
+   opening namespaces, checking a value, values that show a torn read, the
+   clock, and child processes that report through their exit status. */
 #ifndef MMF_TESTUTIL_H
 #define MMF_TESTUTIL_H
 
@@ -74,6 +74,16 @@ static inline mmf *open_ns(const char *name, bool readonly, double timeout) {
     o.readonly = readonly;
     o.timeout = timeout;
     return open_or_say(&o);
+}
+
+/* Asserts that key holds exactly the len bytes at val. */
+static inline void expect_value(mmf *ns, const char *key, const void *val, size_t len) {
+    char *buf = malloc(len + 1);
+    size_t got = 12345;
+    CU_ASSERT_EQUAL(mmf_get(ns, key, buf, len + 1, &got), MMF_OK);
+    CU_ASSERT_EQUAL(got, len);
+    CU_ASSERT(got == len && memcmp(buf, val, len) == 0);
+    free(buf);
 }
 
 /* A value of len bytes (12 or more) that names its key and carries a

@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 typedef struct bench_cfg {
-    unsigned keys;     /* key:000000000000 .. keys - 1, loaded by prepare */
-    unsigned value;    /* value size in bytes */
-    const char *dir;   /* a private scratch directory */
-    const char *name;  /* unique per run, for namespaces and the like */
+    unsigned keys;    /* key:000000000000 .. keys - 1, loaded by prepare */
+    unsigned value;   /* value size in bytes */
+    const char *dir;  /* a private scratch directory */
+    const char *name; /* unique per run, for namespaces and the like */
 } bench_cfg;
 
 typedef struct bench_backend {
@@ -52,10 +52,6 @@ typedef struct bench_backend {
 
 extern const bench_backend backend_mmf, backend_mmf_var, backend_mmf_spin, backend_lmdb,
     backend_redis, backend_pipe;
-
-/* mmf's load and removal, shared by its three systems (backend_mmf.c) */
-int mmf_bench_prepare(const bench_cfg *cfg);
-void mmf_bench_cleanup(const bench_cfg *cfg);
 
 void bench_key(char *buf, unsigned i); /* 16-byte keys */
 

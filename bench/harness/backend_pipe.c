@@ -36,7 +36,8 @@ static void disconnect(void *c) {
 
 static void cleanup(const bench_cfg *cfg) {
     (void)cfg;
-    for (int s = 0; s < 2; s++) close(fds[s][0]), close(fds[s][1]);
+    for (int s = 0; s < 2; s++)
+        close(fds[s][0]), close(fds[s][1]);
 }
 
 const bench_backend backend_pipe = {.name = "pipe",

@@ -71,8 +71,10 @@ static int prepare(const bench_cfg *cfg) {
     int rc = 0;
     for (unsigned i = 0; i <= cfg->keys; i++) {
         redisReply *reply;
-        if (redisGetReply(r, (void **)&reply) != REDIS_OK) rc = -1;
-        else freeReplyObject(reply);
+        if (redisGetReply(r, (void **)&reply) != REDIS_OK)
+            rc = -1;
+        else
+            freeReplyObject(reply);
     }
     free(v);
     redisFree(r);

@@ -1,7 +1,8 @@
 #include "hist.h"
 
 void hist_merge(hist *into, const hist *from) {
-    for (unsigned i = 0; i < HIST_BUCKETS; i++) into->bucket[i] += from->bucket[i];
+    for (unsigned i = 0; i < HIST_BUCKETS; i++)
+        into->bucket[i] += from->bucket[i];
     into->count += from->count;
     into->sum += from->sum;
     if (from->max > into->max) into->max = from->max;

@@ -28,9 +28,8 @@ static const workload workloads[] = {
 };
 #define NWORKLOADS (sizeof workloads / sizeof *workloads)
 
-static const bench_backend *const backends[] = {&backend_mmf,   &backend_mmf_var,
-                                                &backend_mmf_spin, &backend_lmdb,
-                                                &backend_redis, &backend_pipe};
+static const bench_backend *const backends[] = {&backend_mmf,  &backend_mmf_var, &backend_mmf_spin,
+                                                &backend_lmdb, &backend_redis,   &backend_pipe};
 
 /* Whether name is one of the comma-separated names in list. */
 static int listed(const char *list, const char *name) {
@@ -58,15 +57,24 @@ int main(int argc, char **argv) {
     const char *only = "mmf,mmf-var,mmf-spin,lmdb,redis,pipe", *out_dir = "mmf-bench-results";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--quick")) seconds = 0.4, keys = 20000;
-        else if (!strcmp(a, "--seconds") && v) seconds = atof(v), i++;
-        else if (!strcmp(a, "--keys") && v) keys = (unsigned)atol(v), i++;
-        else if (!strcmp(a, "--value") && v) value = (unsigned)atol(v), i++;
-        else if (!strcmp(a, "--rate") && v) rate = atof(v), i++;
-        else if (!strcmp(a, "--systems") && v) only = v, i++;
-        else if (!strcmp(a, "--out") && v) out_dir = v, i++;
-        else if (!strcmp(a, "--help")) return usage(stdout), 0;
-        else return usage(stderr), 2;
+        if (!strcmp(a, "--quick"))
+            seconds = 0.4, keys = 20000;
+        else if (!strcmp(a, "--seconds") && v)
+            seconds = atof(v), i++;
+        else if (!strcmp(a, "--keys") && v)
+            keys = (unsigned)atol(v), i++;
+        else if (!strcmp(a, "--value") && v)
+            value = (unsigned)atol(v), i++;
+        else if (!strcmp(a, "--rate") && v)
+            rate = atof(v), i++;
+        else if (!strcmp(a, "--systems") && v)
+            only = v, i++;
+        else if (!strcmp(a, "--out") && v)
+            out_dir = v, i++;
+        else if (!strcmp(a, "--help"))
+            return usage(stdout), 0;
+        else
+            return usage(stderr), 2;
     }
     if (seconds <= 0 || keys == 0 || value < 8 || rate < 0) return usage(stderr), 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -75,7 +83,8 @@ int main(int argc, char **argv) {
     if (!mkdtemp(scratch)) return perror("mkdtemp"), 1;
     snprintf(name, sizeof name, "mmf-bench.%d", (int)getpid());
     bench_cfg cfg = {keys, value, scratch, name};
-    bench_run run = {.cfg = &cfg, .seconds = seconds, .rate = rate, .clock_ns = (double)measure_clock_cost()};
+    bench_run run = {
+        .cfg = &cfg, .seconds = seconds, .rate = rate, .clock_ns = (double)measure_clock_cost()};
     run.results = calloc(NWORKLOADS * (sizeof backends / sizeof *backends), sizeof *run.results);
     printf("mmf-bench: %u keys of 16 bytes, %u-byte values, %.1f s per run, %ld cores\n", keys,
            value, seconds, sysconf(_SC_NPROCESSORS_ONLN));

@@ -152,8 +152,7 @@ static void throughput_role(const bench_backend *b, void *c, const bench_cfg *cf
     free(buf);
 }
 
-static void pingpong_role(const bench_backend *b, void *c, int side, uint64_t end,
-                          proc_result *r) {
+static void pingpong_role(const bench_backend *b, void *c, int side, uint64_t end, proc_result *r) {
     uint64_t start = now_ns(), msg;
     r->measured = side == 0;
     if (side == 0) {
@@ -174,8 +173,7 @@ static void pingpong_role(const bench_backend *b, void *c, int side, uint64_t en
     r->seconds = (double)(now_ns() - start) / 1e9;
 }
 
-static void publish_role(const bench_backend *b, void *c, int proc, uint64_t end,
-                         proc_result *r) {
+static void publish_role(const bench_backend *b, void *c, int proc, uint64_t end, proc_result *r) {
     uint64_t start = now_ns(), msg;
     r->measured = proc != 0;
     if (proc == 0) {
@@ -261,9 +259,12 @@ void run_workload(const bench_backend *b, const bench_cfg *cfg, const workload *
                 _exit(1);
             }
             uint64_t end = now_ns() + (uint64_t)(seconds * 1e9);
-            if (w->kind == W_PINGPONG) pingpong_role(b, c, p, end, &res[p]);
-            else if (w->kind == W_PUBLISH) publish_role(b, c, p, end, &res[p]);
-            else throughput_role(b, c, cfg, w->kind, p, end, rate, &res[p]);
+            if (w->kind == W_PINGPONG)
+                pingpong_role(b, c, p, end, &res[p]);
+            else if (w->kind == W_PUBLISH)
+                publish_role(b, c, p, end, &res[p]);
+            else
+                throughput_role(b, c, cfg, w->kind, p, end, rate, &res[p]);
             b->disconnect(c);
             _exit(0);
         }

@@ -8,14 +8,14 @@
 #define MAX_PROCS 16
 
 typedef enum {
-    W_READ_ONLY,   /* every process reads random keys */
-    W_READ95,      /* 95% reads, 5% writes of random keys */
-    W_READ50,      /* 50% reads, 50% writes */
-    W_HOT_KEY,     /* process 0 rewrites "hot"; the others read it (a quote) */
-    W_HOT_OTHERS,  /* process 0 rewrites "hot"; the others read other keys */
-    W_COUNTERS,    /* every process increments one of 4 counters */
-    W_PINGPONG,    /* two processes bounce a message; latency = round trip */
-    W_PUBLISH,     /* process 0 publishes 1000/s; the others sleep until woken */
+    W_READ_ONLY,  /* every process reads random keys */
+    W_READ95,     /* 95% reads, 5% writes of random keys */
+    W_READ50,     /* 50% reads, 50% writes */
+    W_HOT_KEY,    /* process 0 rewrites "hot"; the others read it (a quote) */
+    W_HOT_OTHERS, /* process 0 rewrites "hot"; the others read other keys */
+    W_COUNTERS,   /* every process increments one of 4 counters */
+    W_PINGPONG,   /* two processes bounce a message; latency = round trip */
+    W_PUBLISH,    /* process 0 publishes 1000/s; the others sleep until woken */
 } workload_kind;
 
 typedef struct workload {
