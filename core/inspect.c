@@ -18,7 +18,8 @@ int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx) {
     mmfi_refresh(&ns->t);
     uint64_t nslots = load_relaxed(&ns->t.nslots); /* those created later may be missed */
     for (uint64_t i = 0; i < nslots && rc == MMF_OK;) {
-        MMF_READ_STALL(st, ns);
+        struct mmf_read_ctx ctx = mmf__read_ctx(ns);
+        mmfi_stall st = mmf__read_stall_on(&ctx);
         mmfi_hit hit;
         int r = mmfi_read_slot(&ns->t, i, key, buf, cap, &hit, &st);
         if (r == MMFI_SMALL) {
@@ -31,7 +32,7 @@ int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx) {
             cap = hit.len;
             continue; /* read slot i again */
         }
-        if (r == MMFI_ESTALL) rc = st_ctx.err;
+        if (r == MMFI_ESTALL) rc = ctx.err;
         else if (r < 0) rc = MMF_ECORRUPT;
         else if (r == MMFI_FOUND) rc = fn(key, buf, hit.len, hit.version, ctx);
         i++;
@@ -338,7 +339,8 @@ static void dump_locked(mmf *ns, FILE *out) {
     char key[MMF_KEY_MAX + 1];
     uint64_t nslots = load_relaxed(&ns->t.nslots); /* refreshed by mmf_stat above */
     for (uint64_t i = 0; i < nslots; i++) {
-        MMF_READ_STALL(stall, ns);
+        struct mmf_read_ctx ctx = mmf__read_ctx(ns);
+        mmfi_stall stall = mmf__read_stall_on(&ctx);
         mmfi_hit hit;
         int r = mmfi_read_slot(&ns->t, i, key, val, sizeof val, &hit, &stall);
         if (r == MMFI_MISSING) continue;

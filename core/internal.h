@@ -147,11 +147,6 @@ MMF_INLINE struct mmf_read_ctx mmf__read_ctx(mmf *ns) {
 MMF_INLINE mmfi_stall mmf__read_stall_on(struct mmf_read_ctx *ctx) {
     return (mmfi_stall){mmf__read_stall, ctx};
 }
-/* Deprecated: the two lines above, with the context hidden as name##_ctx;
-   kept until ops.c and inspect.c move over. */
-#define MMF_READ_STALL(name, handle)                                                               \
-    struct mmf_read_ctx name##_ctx = mmf__read_ctx(handle);                                        \
-    mmfi_stall name = mmf__read_stall_on(&name##_ctx)
 /* Ends the odd gen of a slot whose writer died (claim held by the caller). */
 void mmf__finish_dead_write(struct mmf_slot *s);
 /* Takes the claim of a dead in-place writer (dead: the word seen) for token

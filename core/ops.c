@@ -23,10 +23,11 @@ __attribute__((noinline)) static int get_slow(mmf *ns, const char *key, size_t k
                                               uint8_t *tag) {
     struct mmfi_key k;
     mmfi_key_init(&k, key, klen);
-    MMF_READ_STALL(st, ns);
+    struct mmf_read_ctx ctx = mmf__read_ctx(ns);
+    mmfi_stall st = mmf__read_stall_on(&ctx);
     mmfi_hit hit;
     int rc = mmfi_get(&ns->t, &k, buf, cap, &hit, &st);
-    return mmf__get_result(rc, &hit, &st_ctx, len, version, tag);
+    return mmf__get_result(rc, &hit, &ctx, len, version, tag);
 }
 
 /* Checked once, the key read once for its length (strnlen), then once for
