@@ -18,8 +18,8 @@ int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx) {
     mmfi_refresh(&ns->t);
     uint64_t nslots = load_relaxed(&ns->t.nslots); /* those created later may be missed */
     for (uint64_t i = 0; i < nslots && rc == MMF_OK;) {
-        struct mmf_read_ctx ctx = mmf__read_ctx(ns);
-        mmfi_stall st = mmf__read_stall_on(&ctx);
+        struct mmf_read_ctx rctx = mmf__read_ctx(ns);
+        mmfi_stall st = mmf__read_stall_on(&rctx);
         mmfi_hit hit;
         int r = mmfi_read_slot(&ns->t, i, key, buf, cap, &hit, &st);
         if (r == MMFI_SMALL) {
@@ -32,7 +32,7 @@ int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx) {
             cap = hit.len;
             continue; /* read slot i again */
         }
-        if (r == MMFI_ESTALL) rc = ctx.err;
+        if (r == MMFI_ESTALL) rc = rctx.err;
         else if (r < 0) rc = MMF_ECORRUPT;
         else if (r == MMFI_FOUND) rc = fn(key, buf, hit.len, hit.version, ctx);
         i++;
