@@ -79,7 +79,8 @@ static uint64_t put_as(const char *key, const char *val, int inline_value) {
         mmfi_make_image(&img, &k, 1, ko, b0, b1, 2, val, len);
     }
     CU_ASSERT_FATAL(next_slot < CAP);
-    uint64_t version = mmfi_publish(&t.slots[next_slot], &img, 0, &v, pos, ENTRY_MAKE(k.hash, next_slot));
+    uint64_t version =
+        mmfi_publish(&t.slots[next_slot], &img, 0, &v, pos, ENTRY_MAKE(k.hash, next_slot));
     next_slot++;
     return version;
 }
@@ -411,7 +412,8 @@ static void test_refresh_follows_growth(void) {
 
 static uint64_t tombstones(const struct mmfi_view *v) {
     uint64_t n = 0;
-    for (uint64_t p = 0; p <= v->mask; p++) n += load_relaxed(&v->entries[p]) == MMF_ENTRY_TOMB;
+    for (uint64_t p = 0; p <= v->mask; p++)
+        n += load_relaxed(&v->entries[p]) == MMF_ENTRY_TOMB;
     return n;
 }
 
@@ -555,7 +557,8 @@ int main(void) {
         {"the table follows the namespace's growth, never past its reserve",
          test_refresh_follows_growth},
         {"a rebuild drops tombstones, keeps every key, grows", test_rebuild_compacts_and_grows},
-        {"a rebuild refuses an entry its slot denies", test_rebuild_refuses_an_entry_its_slot_denies},
+        {"a rebuild refuses an entry its slot denies",
+         test_rebuild_refuses_an_entry_its_slot_denies},
         {"readers never miss a key across rebuilds", test_readers_never_miss_across_rebuilds},
         {"probe length is counted", test_probe_length},
         {NULL, NULL}};

@@ -20,9 +20,12 @@ static int ns_args(const char *cmd, int argc, char **argv, const cli_opt *opts, 
 static int cmd_create(int argc, char **argv) {
     const char *size_s = NULL, *path = NULL, *max_s = NULL, *mode_s = NULL, *ceiling_s = NULL;
     bool transient = false;
-    const cli_opt opts[] = {{"--size", NULL, &size_s},         {"--path", NULL, &path},
-                            {"--max-vars", NULL, &max_s},      {"--mode", NULL, &mode_s},
-                            {"--max-size", NULL, &ceiling_s},  {"--transient", &transient, NULL},
+    const cli_opt opts[] = {{"--size", NULL, &size_s},
+                            {"--path", NULL, &path},
+                            {"--max-vars", NULL, &max_s},
+                            {"--mode", NULL, &mode_s},
+                            {"--max-size", NULL, &ceiling_s},
+                            {"--transient", &transient, NULL},
                             {NULL, NULL, NULL}};
     char buf[4096];
     mmf_options o;

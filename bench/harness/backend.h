@@ -1,7 +1,8 @@
 /*
  * A system under test, as the harness drives it. Every call returns 0 on
- * success (a get of a missing key is an error: workloads only read keys they
- * loaded). prepare runs in the parent before the processes are forked;
+ * success; a get of a missing key returns BENCH_NOTFOUND (the throughput
+ * workloads only read keys they loaded, and count it as an error; churn
+ * reads absent keys on purpose). prepare runs in the parent before the processes are forked;
  * connect, the operations and disconnect run in each child. connect (and
  * subscribe, for a subscriber) run before any process of the run starts:
  * whatever a process must have seen before another one sends it something
@@ -20,6 +21,13 @@ typedef struct bench_cfg {
     const char *dir;  /* a private scratch directory */
     const char *name; /* unique per run, for namespaces and the like */
 } bench_cfg;
+
+#define BENCH_NOTFOUND 1
+
+/* what a system says of its own structure (mmf: mmf_stat), for churn and growth */
+typedef struct bench_stats {
+    uint64_t size, vars, max_vars, tombstones, grows, index_rebuilds;
+} bench_stats;
 
 typedef struct bench_backend {
     const char *name;
@@ -48,6 +56,16 @@ typedef struct bench_backend {
     int (*subscribe_next)(void *c, uint64_t *msg);
     void (*disconnect)(void *c);
     void (*cleanup)(const bench_cfg *cfg);
+    /* churn and growth (structural.c), between prepare and cleanup, in one
+       process: an empty store of its own, apart from the loaded one.
+       presize 0: created as the system starts one by default (mmf: its
+       default size and max_vars), to grow; else made for presize keys
+       (mmf: max_vars = presize and a heap for them). most: the most keys it
+       will hold at once (LMDB sizes its map by it). NULL: neither workload */
+    void *(*open_empty)(const bench_cfg *cfg, unsigned presize, unsigned most);
+    void (*close_empty)(void *c, const bench_cfg *cfg); /* closes and removes it */
+    int (*del)(void *c, const char *key);               /* NULL: no churn */
+    int (*stats)(void *c, bench_stats *st);             /* NULL: none to give */
 } bench_backend;
 
 extern const bench_backend backend_mmf, backend_mmf_var, backend_mmf_spin, backend_lmdb,

@@ -41,24 +41,31 @@ static int listed(const char *list, const char *name) {
 
 static void usage(FILE *out) {
     fputs("usage: mmf-bench [--quick] [--seconds S] [--keys N] [--value BYTES] [--rate OPS]\n"
+          "                 [--churn PAIRS] [--fill N]\n"
           "                 [--systems mmf,mmf-var,mmf-spin,lmdb,redis,pipe] [--out DIR]\n"
           "Runs every workload against every system, prints a Markdown table and the\n"
           "targets, and writes DIR/results.json, DIR/results.md, DIR/latency.png and\n"
           "DIR/scaling.png (DIR defaults to ./mmf-bench-results).\n"
           "--quick: 20,000 keys and 0.4 s per run (about half a minute in all);\n"
           "default: 100,000 keys, 2 s per run. --rate paces each process to OPS\n"
-          "operations per second and measures from when each was due.\n",
+          "operations per second and measures from when each was due.\n"
+          "Churn: a store made for N keys keeps 0.92 N while PAIRS times one is\n"
+          "deleted and one inserted (default 20 N, 2,000,000 at the default N; --quick\n"
+          "100,000). Growth: an empty store filled with --fill N keys (default N).\n"
+          "0 leaves either out.\n",
           out);
 }
 
 int main(int argc, char **argv) {
     double seconds = 2, rate = 0;
     unsigned keys = 100000, value = 64;
+    long long churn = -1, fill = -1; /* -1: from keys */
+    int quick = 0;
     const char *only = "mmf,mmf-var,mmf-spin,lmdb,redis,pipe", *out_dir = "mmf-bench-results";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--quick"))
-            seconds = 0.4, keys = 20000;
+            seconds = 0.4, keys = 20000, quick = 1;
         else if (!strcmp(a, "--seconds") && v)
             seconds = atof(v), i++;
         else if (!strcmp(a, "--keys") && v)
@@ -67,6 +74,10 @@ int main(int argc, char **argv) {
             value = (unsigned)atol(v), i++;
         else if (!strcmp(a, "--rate") && v)
             rate = atof(v), i++;
+        else if (!strcmp(a, "--churn") && v)
+            churn = atoll(v), i++;
+        else if (!strcmp(a, "--fill") && v)
+            fill = atoll(v), i++;
         else if (!strcmp(a, "--systems") && v)
             only = v, i++;
         else if (!strcmp(a, "--out") && v)
@@ -76,7 +87,11 @@ int main(int argc, char **argv) {
         else
             return usage(stderr), 2;
     }
-    if (seconds <= 0 || keys == 0 || value < 8 || rate < 0) return usage(stderr), 2;
+    if (churn < 0) churn = quick ? 100000 : 20ll * keys;
+    if (fill < 0) fill = keys;
+    if (seconds <= 0 || keys == 0 || value < 8 || rate < 0 || fill > 1000000000 ||
+        churn > 2000000000)
+        return usage(stderr), 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     mkdir(out_dir, 0755);
     char scratch[] = "/tmp/mmf-bench.XXXXXX", name[64];
@@ -85,9 +100,19 @@ int main(int argc, char **argv) {
     bench_cfg cfg = {keys, value, scratch, name};
     bench_run run = {
         .cfg = &cfg, .seconds = seconds, .rate = rate, .clock_ns = (double)measure_clock_cost()};
-    run.results = calloc(NWORKLOADS * (sizeof backends / sizeof *backends), sizeof *run.results);
+    const size_t nb = sizeof backends / sizeof *backends;
+    run.results = calloc(NWORKLOADS * nb, sizeof *run.results);
+    run.churn_pairs = (uint64_t)churn;
+    run.fill = (unsigned)fill;
+    run.churn = calloc(nb, sizeof *run.churn);
+    run.growth = calloc(2 * nb, sizeof *run.growth);
+    if (!run.results || !run.churn || !run.growth) return perror("mmf-bench"), 1;
     printf("mmf-bench: %u keys of 16 bytes, %u-byte values, %.1f s per run, %ld cores\n", keys,
            value, seconds, sysconf(_SC_NPROCESSORS_ONLN));
+    if (churn || fill)
+        printf("  then churn (%lld delete+insert pairs at 0.92 of %u keys) and growth (fill to "
+               "%lld)\n",
+               churn, keys, fill);
     for (size_t s = 0; s < sizeof backends / sizeof *backends; s++) {
         const bench_backend *b = backends[s];
         if (!listed(only, b->name)) continue;
@@ -114,6 +139,18 @@ int main(int argc, char **argv) {
             run.n++;
             printf(" .");
         }
+        /* the structural workloads, on stores of their own */
+        if (churn && b->open_empty && b->del) {
+            run_churn(b, &cfg, run.churn_pairs, &run.churn[run.nchurn]);
+            printf(" churn%s", run.churn[run.nchurn].skipped ? " (failed)" : "");
+            run.nchurn++;
+        }
+        for (int presized = 0; fill && b->open_empty && presized <= (b->stats != NULL);
+             presized++) {
+            run_growth(b, &cfg, run.fill, presized ? run.fill : 0, &run.growth[run.ngrowth]);
+            printf(" growth%s", run.growth[run.ngrowth].skipped ? " (failed)" : "");
+            run.ngrowth++;
+        }
         putchar('\n');
         b->cleanup(&cfg);
     }
@@ -124,6 +161,7 @@ int main(int argc, char **argv) {
     putchar('\n');
     report_table(stdout, &run);
     putchar('\n');
+    report_structural(stdout, &run);
     report_targets(stdout, &run);
     char path[1024];
     snprintf(path, sizeof path, "%s/results.json", out_dir);
@@ -138,6 +176,7 @@ int main(int argc, char **argv) {
         fputc('\n', f);
         report_table(f, &run);
         fputc('\n', f);
+        report_structural(f, &run);
         report_targets(f, &run);
         fclose(f);
     }

@@ -71,6 +71,154 @@ void report_table(FILE *out, const bench_run *r) {
         fprintf(out, "\nnot run: %s\n", r->skipped[i]);
 }
 
+static double mean_ns(const hist *h) {
+    return h->count ? (double)h->sum / (double)h->count : 0;
+}
+
+static const churn_result *find_churn(const bench_run *r, const char *system) {
+    for (int i = 0; i < r->nchurn; i++)
+        if (!strcmp(r->churn[i].system, system) && !r->churn[i].skipped) return &r->churn[i];
+    return NULL;
+}
+
+static const growth_result *find_growth(const bench_run *r, const char *system, int presized) {
+    for (int i = 0; i < r->ngrowth; i++)
+        if (!strcmp(r->growth[i].system, system) && !r->growth[i].skipped &&
+            (r->growth[i].presize != 0) == presized)
+            return &r->growth[i];
+    return NULL;
+}
+
+static void fmt_bytes(char *buf, size_t n, uint64_t b) {
+    if (b >= 10ull << 30)
+        snprintf(buf, n, "%.1f GiB", (double)b / (double)(1ull << 30));
+    else if (b >= 10u << 20)
+        snprintf(buf, n, "%.1f MiB", (double)b / (double)(1u << 20));
+    else
+        snprintf(buf, n, "%.1f KiB", (double)b / 1024.0);
+}
+
+static void hist_row(FILE *out, const char *system, const char *op, const hist *h,
+                     const hist *lmdb) {
+    char a[24], b[24], c[24], d[24], e[24], f[24], vs[48] = "";
+    fmt_ns(a, sizeof a, hist_percentile(h, 0.50));
+    fmt_ns(b, sizeof b, hist_percentile(h, 0.90));
+    fmt_ns(c, sizeof c, hist_percentile(h, 0.99));
+    fmt_ns(d, sizeof d, hist_percentile(h, 0.999));
+    fmt_ns(e, sizeof e, h->max);
+    fmt_ns(f, sizeof f, (uint64_t)(mean_ns(h) + 0.5));
+    if (lmdb && lmdb != h && hist_percentile(h, 0.5))
+        snprintf(vs, sizeof vs, "%.1fx",
+                 (double)hist_percentile(lmdb, 0.5) / (double)hist_percentile(h, 0.5));
+    fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", system, op, a, b, c, d, e, f,
+            vs);
+}
+
+void report_structural(FILE *out, const bench_run *r) {
+    const churn_result *lc = find_churn(r, "lmdb");
+    if (r->nchurn) {
+        unsigned cap = r->churn[0].capacity, live = r->churn[0].live;
+        fprintf(out,
+                "Churn: a store made for %u keys (mmf: max_vars %u) holds %u while %llu times "
+                "the oldest is deleted and a new key inserted, each pair followed by a get of a "
+                "present key and one of a key never inserted; every operation timed.\n\n",
+                cap, cap, live, (unsigned long long)r->churn_pairs);
+        fprintf(out, "| system | during the churn | p50 | p90 | p99 | p99.9 | max | mean | "
+                     "LMDB p50 / this |\n");
+        fprintf(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (int i = 0; i < r->nchurn; i++) {
+            const churn_result *x = &r->churn[i];
+            if (x->skipped) {
+                fprintf(out, "| %s | not run: %s | | | | | | | |\n", x->system, x->why);
+                continue;
+            }
+            hist_row(out, x->system, "get, present key", &x->hit, lc ? &lc->hit : NULL);
+            hist_row(out, "", "get, absent key", &x->miss, lc ? &lc->miss : NULL);
+            hist_row(out, "", "insert", &x->insert, lc ? &lc->insert : NULL);
+            hist_row(out, "", "delete", &x->del, lc ? &lc->del : NULL);
+        }
+        fprintf(out,
+                "\nThe cost of a get, alone, on the freshly filled store and after the "
+                "churn (%llu of each):\n\n",
+                (unsigned long long)r->churn[0].samples);
+        fprintf(out, "| system | absent key p50: before → after | p99: before → after | "
+                     "present key p50: before → after | churn pairs/s | tombstones | "
+                     "index rebuilds | grows | slots | errors |\n");
+        fprintf(out, "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+        for (int i = 0; i < r->nchurn; i++) {
+            const churn_result *x = &r->churn[i];
+            if (x->skipped) continue;
+            char a[24], b[24], c[24], d[24], e[24], f[24], rate[32], t[32] = "-", ir[32] = "-",
+                                                                     g[32] = "-", sl[32] = "-";
+            fmt_ns(a, sizeof a, hist_percentile(&x->before_miss, 0.5));
+            fmt_ns(b, sizeof b, hist_percentile(&x->after_miss, 0.5));
+            fmt_ns(c, sizeof c, hist_percentile(&x->before_miss, 0.99));
+            fmt_ns(d, sizeof d, hist_percentile(&x->after_miss, 0.99));
+            fmt_ns(e, sizeof e, hist_percentile(&x->before_hit, 0.5));
+            fmt_ns(f, sizeof f, hist_percentile(&x->after_hit, 0.5));
+            fmt_rate(rate, sizeof rate, x->seconds > 0 ? (double)x->pairs / x->seconds : 0);
+            if (x->have_stats) {
+                snprintf(t, sizeof t, "%llu", (unsigned long long)x->end.tombstones);
+                snprintf(ir, sizeof ir, "%llu", (unsigned long long)x->end.index_rebuilds);
+                snprintf(g, sizeof g, "%llu", (unsigned long long)x->end.grows);
+                snprintf(sl, sizeof sl, "%llu", (unsigned long long)x->end.max_vars);
+            }
+            fprintf(
+                out,
+                "| %s | %s → %s (%.2fx) | %s → %s | %s → %s | %s | %s | %s | %s | %s | %llu |\n",
+                x->system, a, b,
+                (double)hist_percentile(&x->after_miss, 0.5) /
+                    (double)(hist_percentile(&x->before_miss, 0.5)
+                                 ? hist_percentile(&x->before_miss, 0.5)
+                                 : 1),
+                c, d, e, f, rate, t, ir, g, sl, (unsigned long long)x->errors);
+        }
+        fputc('\n', out);
+    }
+    if (r->ngrowth) {
+        const growth_result *lg = find_growth(r, "lmdb", 0);
+        fprintf(out,
+                "Growth: an empty store filled with %u keys, one insert at a time "
+                "(LMDB: one write transaction each, its map reserved up front).\n\n",
+                r->fill);
+        fprintf(out, "| system | starts | inserts/s | p50 | p99 | p99.9 | worst (which) | grows | "
+                     "index rebuilds | size at the end | LMDB's inserts/s / this |\n");
+        fprintf(out, "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
+        for (int i = 0; i < r->ngrowth; i++) {
+            const growth_result *x = &r->growth[i];
+            char start[48], rate[32], a[24], b[24], c[24], w[24], g[32] = "-", ir[32] = "-",
+                                                                  sz[32] = "-", vs[32] = "";
+            if (!x->presize)
+                snprintf(start, sizeof start, "empty, default size");
+            else
+                snprintf(start, sizeof start, "made for %u keys", x->presize);
+            if (x->skipped) {
+                fprintf(out, "| %s | %s | not run: %s | | | | | | | | |\n", x->system, start,
+                        x->why);
+                continue;
+            }
+            double ips = x->seconds > 0 ? (double)x->keys / x->seconds : 0;
+            fmt_rate(rate, sizeof rate, ips);
+            fmt_ns(a, sizeof a, hist_percentile(&x->insert, 0.5));
+            fmt_ns(b, sizeof b, hist_percentile(&x->insert, 0.99));
+            fmt_ns(c, sizeof c, hist_percentile(&x->insert, 0.999));
+            fmt_ns(w, sizeof w, x->insert.max);
+            if (x->have_stats) {
+                snprintf(g, sizeof g, "%llu", (unsigned long long)x->end.grows);
+                snprintf(ir, sizeof ir, "%llu", (unsigned long long)x->end.index_rebuilds);
+                fmt_bytes(sz, sizeof sz, x->end.size);
+            }
+            if (lg && lg != x && ips > 0)
+                snprintf(vs, sizeof vs, "%.2fx",
+                         lg->seconds > 0 ? ((double)lg->keys / lg->seconds) / ips : 0);
+            fprintf(out, "| %s | %s | %s | %s | %s | %s | %s (#%llu) | %s | %s | %s | %s |%s\n",
+                    x->system, start, rate, a, b, c, w, (unsigned long long)x->worst_at, g, ir, sz,
+                    vs, x->errors ? " errors!" : "");
+        }
+        fputc('\n', out);
+    }
+}
+
 static void target(FILE *out, const char *what, double got, double want, int at_least,
                    const char *unit) {
     int met = at_least ? got >= want : got <= want;
@@ -137,6 +285,25 @@ static void machine(FILE *out) {
             sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
 }
 
+static void json_hist(FILE *out, const hist *h) {
+    fprintf(out,
+            "{\"count\":%llu,\"mean\":%.1f,\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,"
+            "\"p99.9\":%llu,\"max\":%llu}",
+            (unsigned long long)h->count, mean_ns(h), (unsigned long long)hist_percentile(h, 0.5),
+            (unsigned long long)hist_percentile(h, 0.9),
+            (unsigned long long)hist_percentile(h, 0.99),
+            (unsigned long long)hist_percentile(h, 0.999), (unsigned long long)h->max);
+}
+
+static void json_stats(FILE *out, const bench_stats *s) {
+    fprintf(out,
+            "{\"size\":%llu,\"vars\":%llu,\"max_vars\":%llu,\"tombstones\":%llu,"
+            "\"grows\":%llu,\"index_rebuilds\":%llu}",
+            (unsigned long long)s->size, (unsigned long long)s->vars,
+            (unsigned long long)s->max_vars, (unsigned long long)s->tombstones,
+            (unsigned long long)s->grows, (unsigned long long)s->index_rebuilds);
+}
+
 void report_json(FILE *out, const bench_run *r) {
     fprintf(out, "{");
     machine(out);
@@ -182,6 +349,69 @@ void report_json(FILE *out, const bench_run *r) {
                     (unsigned long long)pr->h.max);
         }
         fprintf(out, "]}");
+    }
+    fprintf(out, "\n],\n\"churn\":[");
+    for (int i = 0; i < r->nchurn; i++) {
+        const churn_result *x = &r->churn[i];
+        fprintf(out, "%s\n {\"system\":", i ? "," : "");
+        json_string(out, x->system);
+        if (x->skipped) {
+            fprintf(out, ",\"skipped\":");
+            json_string(out, x->why);
+            fputc('}', out);
+            continue;
+        }
+        fprintf(out,
+                ",\"capacity\":%u,\"live\":%u,\"pairs\":%llu,\"samples\":%llu,"
+                "\"errors\":%llu,\"seconds\":%.3f",
+                x->capacity, x->live, (unsigned long long)x->pairs, (unsigned long long)x->samples,
+                (unsigned long long)x->errors, x->seconds);
+        const struct {
+            const char *name;
+            const hist *h;
+        } hs[] = {{"before_hit", &x->before_hit},
+                  {"before_miss", &x->before_miss},
+                  {"hit", &x->hit},
+                  {"miss", &x->miss},
+                  {"insert", &x->insert},
+                  {"delete", &x->del},
+                  {"after_hit", &x->after_hit},
+                  {"after_miss", &x->after_miss}};
+        for (size_t k = 0; k < sizeof hs / sizeof *hs; k++) {
+            fprintf(out, ",\"%s\":", hs[k].name);
+            json_hist(out, hs[k].h);
+        }
+        if (x->have_stats) {
+            fprintf(out, ",\"stats_filled\":");
+            json_stats(out, &x->filled);
+            fprintf(out, ",\"stats_end\":");
+            json_stats(out, &x->end);
+        }
+        fputc('}', out);
+    }
+    fprintf(out, "\n],\n\"growth\":[");
+    for (int i = 0; i < r->ngrowth; i++) {
+        const growth_result *x = &r->growth[i];
+        fprintf(out, "%s\n {\"system\":", i ? "," : "");
+        json_string(out, x->system);
+        fprintf(out, ",\"presize\":%u", x->presize);
+        if (x->skipped) {
+            fprintf(out, ",\"skipped\":");
+            json_string(out, x->why);
+            fputc('}', out);
+            continue;
+        }
+        fprintf(out,
+                ",\"keys\":%u,\"errors\":%llu,\"seconds\":%.3f,\"inserts_per_s\":%.1f,"
+                "\"worst_at\":%llu,\"insert\":",
+                x->keys, (unsigned long long)x->errors, x->seconds,
+                x->seconds > 0 ? (double)x->keys / x->seconds : 0, (unsigned long long)x->worst_at);
+        json_hist(out, &x->insert);
+        if (x->have_stats) {
+            fprintf(out, ",\"stats_end\":");
+            json_stats(out, &x->end);
+        }
+        fputc('}', out);
     }
     fprintf(out, "\n]}\n");
 }

@@ -45,7 +45,7 @@ uint64_t measure_clock_cost(void) {
     return clock_cost = best;
 }
 
-static uint64_t latency_since(uint64_t t0) {
+uint64_t latency_since(uint64_t t0) {
     uint64_t d = now_ns() - t0;
     return d > clock_cost ? d - clock_cost : 0;
 }

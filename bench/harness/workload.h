@@ -54,5 +54,46 @@ uint64_t now_ns(void);
 /* Measures (once, before forking) the cheapest pair of clock reads, which
    every latency recorded afterwards has taken off. */
 uint64_t measure_clock_cost(void);
+/* now_ns() - t0, less that cost */
+uint64_t latency_since(uint64_t t0);
+
+/* Structural workloads (structural.c): one process on an empty store of the
+   system's own (backend.h, open_empty), every operation timed. */
+
+/* churn: a store made for `capacity` keys holds `live` of them (0.92 of it)
+   while `pairs` times the oldest is deleted and a new one inserted, each pair
+   followed by a get of a present key and one of a key never inserted. The
+   gets are also measured alone (`samples` of each) on the freshly filled
+   store and again after the churn: a miss that costs more after than before
+   is one that probes past what deletes left behind. */
+typedef struct churn_result {
+    const char *system;
+    int skipped;
+    char why[160];
+    unsigned capacity, live;
+    uint64_t pairs, samples, errors;
+    double seconds; /* the churn, gets included */
+    hist before_hit, before_miss, hit, miss, insert, del, after_hit, after_miss;
+    int have_stats;
+    bench_stats filled, end; /* after the fill, after everything */
+} churn_result;
+
+/* growth: `keys` inserts into an empty store, one at a time; presize 0
+   starts it where the system starts one by default */
+typedef struct growth_result {
+    const char *system;
+    int skipped;
+    char why[160];
+    unsigned keys, presize;
+    uint64_t errors, worst_at; /* worst_at: which insert was the slowest */
+    double seconds;
+    hist insert;
+    int have_stats;
+    bench_stats end;
+} growth_result;
+
+void run_churn(const bench_backend *b, const bench_cfg *cfg, uint64_t pairs, churn_result *out);
+void run_growth(const bench_backend *b, const bench_cfg *cfg, unsigned keys, unsigned presize,
+                growth_result *out);
 
 #endif
