@@ -8,15 +8,20 @@
  *    deleting makes room again;
  *  - on a full file system (a 2 MiB tmpfs) writes end with MMF_ENOSPC,
  *    never SIGBUS;
- *  - delete + insert churn near the starting capacity keeps probes as short
- *    as in a fresh namespace, and tombstones under a quarter of the index;
+ *  - delete + insert churn near the starting capacity keeps probes bounded
+ *    and tombstones under a quarter of the index;
  *  - variable handles stay right across growth and compaction;
  *  - a reader stopped (SIGSTOP) in the middle of its reads while the index
- *    is rebuilt many times reads every variable right once continued.
+ *    is rebuilt many times reads every variable right once continued, also
+ *    from a PID namespace of its own.
+ *
+ * Two cases are marked KNOWN BUG / KNOWN ISSUE: they fail on what the
+ * library does now, and say why next to the test.
  *
  * Nothing here measures speed: the only clocks are bounds that prove a
  * child does not hang (alarm), and run times printed for information.
- * Random choices come from seeds printed with the results.
+ * Random choices come from seeds printed with the results (MMF_TEST_SEED
+ * replays one).
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,19 +36,15 @@
 /* core/inspect.c: entries a lookup of key visits in the index in use */
 uint64_t mmf__probes(mmf *ns, const char *key);
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
 static char nsname[128];
 static const char *self_exe;
+
+/* MMF_TEST_SEED, or one from the clock. */
+static uint64_t test_seed(void) {
+    const char *v = getenv("MMF_TEST_SEED");
+    uint64_t seed = v ? strtoull(v, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+    return seed | 1;
+}
 
 static uint64_t rnd(uint64_t *s) { /* xorshift64*: deterministic, seeded */
     *s ^= *s >> 12;
@@ -135,10 +136,8 @@ static int64_t get_i64(mmf *ns, const char *key) {
 #define WRITERS 2
 
 static uint32_t per_writer(void) {
-    /* 300,000 in all; under a sanitizer a quarter (each insert is several
-       times slower there), unless MMF_GROW_VARS says otherwise */
-    long dflt = SANITIZED ? 75000 : 300000;
-    return (uint32_t)(soak_count("MMF_GROW_VARS", dflt) / WRITERS);
+    /* 300,000 in all (a few seconds, under ASan too); MMF_GROW_VARS for more */
+    return (uint32_t)(soak_count("MMF_GROW_VARS", 300000) / WRITERS);
 }
 
 static void writer(unsigned w, uint32_t n) {
@@ -176,7 +175,7 @@ static int reader_main(const char *name, uint32_t n, int ready_fd) {
     }
     if (write(ready_fd, "r", 1) != 1) return 2;
     close(ready_fd);
-    uint64_t seed = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull | 1, s = seed;
+    uint64_t seed = test_seed(), s = seed;
     uint64_t reads = 0, ahead_found = 0;
     char prog[16];
     for (;;) {
@@ -427,8 +426,9 @@ static void test_max_size_bounds_the_file(void) {
 /* ---- 3. a full file system --------------------------------------------- */
 
 /* The filler, in a child: creates the namespace on the small file system
-   and writes until MMF_ENOSPC (4 KiB values first, then small ones, then
-   empty ones); reports how many of each through fd. A SIGBUS kills it. */
+   and writes until MMF_ENOSPC (mixed sizes, one in 64 of 4 KiB; then the
+   same again from a new key; then empty values); reports how many of each
+   through fd. A SIGBUS would kill it. */
 static void filler(const char *path, int fd) {
     alarm(120);
     mmf *ns = create(nsname, path, 64u << 10, 256ull << 20, 0);
@@ -595,7 +595,7 @@ static struct {
 } churned;
 
 static void test_churn_keeps_probes_short(void) {
-    uint64_t seed = (uint64_t)time(NULL) | 1, s = seed;
+    uint64_t seed = test_seed(), s = seed;
     printf("\n  seed %llu", (unsigned long long)seed);
     static uint32_t live[CHURN_IDS], pos[CHURN_IDS]; /* live ids; where each is, or ~0 */
     for (uint32_t i = 0; i < CHURN_IDS; i++)
@@ -624,7 +624,7 @@ static void test_churn_keeps_probes_short(void) {
     struct probes base = sample(f, live, nlive, &ps);
     mmf_stats st0 = stats(ns);
 
-    const long ops = soak_count("MMF_GROW_CHURN", SANITIZED ? 100000 : 300000);
+    const long ops = soak_count("MMF_GROW_CHURN", 300000);
     struct probes worst = {0, 0, 0, 0}, run = {0, 0, 0, 0};
     unsigned samples = 0;
     uint64_t max_tombs = 0;
@@ -995,7 +995,7 @@ static void stopped_reader_test(bool pidns) {
     CU_ASSERT_EQUAL_FATAL(read(ready[0], &c, 1), 1);
     close(ready[0]);
     mmf_stats st0 = stats(ns);
-    uint64_t seed = (uint64_t)time(NULL) | 1, s = seed;
+    uint64_t seed = test_seed(), s = seed;
     uint32_t dead = 0; /* w1.*: inserted and deleted again, for tombstones */
     int stopped_ok = 1;
     for (int round = 0; round < 30; round++) {
