@@ -41,6 +41,12 @@ int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx) {
     return rc;
 }
 
+uint64_t mmf__probes(mmf *ns, const char *key) {
+    struct mmfi_key k;
+    if (!ns || mmf__key_prepare(&k, key)) return 0;
+    return mmfi_probe_length(&ns->t, &k);
+}
+
 int mmf_stat(mmf *ns, mmf_stats *st) {
     if (!ns || !st) return MMF_EINVAL;
     const struct mmf_header *h = ns->hdr;

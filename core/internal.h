@@ -214,6 +214,11 @@ int mmf__grow_heap(mmf *ns, unsigned order);
    while the index still has room. */
 int mmf__index_room(mmf *ns, bool inserting);
 
+/* inspect.c: entries a lookup of key visits in the index in use (0 for a
+   bad key or handle); for tests, which show that probes stay short however
+   the index churned. */
+uint64_t mmf__probes(mmf *ns, const char *key);
+
 /* validate.c */
 int mmf__check_key(const char *key, size_t *klen);
 int mmf__check_name(const char *name);

@@ -5,6 +5,10 @@
  * interrupted one holds exactly its old or its new value, no block or slot
  * leaked, and the namespace takes writes again.
  *
+ * Growth has its own points: a process killed in the middle of growing the
+ * slots, the heap or the index leaves a namespace that the next one reads
+ * whole, repairs, and grows on (test_every_growth_crash_point).
+ *
  * The same suite meets the peers that are not simply dead (crash_peers.c)
  * and waiters whose publisher dies (crash_waiters.c).
  */
@@ -245,6 +249,148 @@ static void test_every_crash_point(void) {
     }
 }
 
+/*
+ * Growth cut short. A child inserts variables into a namespace created
+ * small (64 KiB, room for 16 variables: its slots, heap and index all grow
+ * within the first few dozen inserts) with one growth crash point armed,
+ * reporting each insert that returned through a pipe; it is killed at the
+ * point's N-th passage. Another process then reads every variable the
+ * child had written (before any repair: nothing hangs), passes mmf_check
+ * (which recovers the mutex and the growth first), and writes on: the
+ * namespace grows again past where the dead one stopped.
+ */
+struct grow_scenario {
+    const char *point; /* with @N: the N-th time it is reached */
+    const char *what;
+};
+
+static const struct grow_scenario grow_scenarios[] = {
+    {"grow.slots.committed", "slots"},      {"grow.slots.committed@3", "slots"},
+    {"grow.heap.committed", "heap"},        {"grow.heap.committed@3", "heap"},
+    {"alloc.grow.published", "heap"},       {"alloc.grow.published@3", "heap"},
+    {"grow.index.committed", "index"},      {"grow.index.committed@2", "index"},
+    {"rebuild.filled", "index rebuild"},    {"rebuild.filled@3", "index rebuild"},
+    {"rebuild.published", "index rebuild"}, {"rebuild.published@3", "index rebuild"},
+};
+
+#define GROW_MOST 40000u /* inserts the child tries before it gives up */
+
+/* Variable i: 1 KiB (in the heap) one in three, else 20 bytes (inline). */
+static size_t grow_value(unsigned char *v, uint32_t i) {
+    return make_value(v, i, 7, i % 3 == 0 ? 1000 : 20);
+}
+
+static int grow_read(mmf *ns, uint32_t i) {
+    char key[24];
+    unsigned char buf[1024], want[1024];
+    size_t len = 0, wlen = grow_value(want, i);
+    snprintf(key, sizeof key, "g.%u", i);
+    int rc = mmf_get(ns, key, buf, sizeof buf, &len);
+    if (rc == MMF_ENOTFOUND) return 0;
+    return rc == MMF_OK && len == wlen && memcmp(buf, want, len) == 0 ? 1 : -1;
+}
+
+static int grow_write(mmf *ns, uint32_t i) {
+    char key[24];
+    unsigned char v[1024];
+    snprintf(key, sizeof key, "g.%u", i);
+    return mmf_set(ns, key, v, grow_value(v, i));
+}
+
+static void grow_child(const struct grow_scenario *sc, int fd) {
+    mmf *ns = open_ns(name, false, 5);
+    CHILD_REQUIRE(ns);
+    setenv("MMF_CRASH_AT", sc->point, 1);
+    for (uint32_t i = 0; i < GROW_MOST; i++) {
+        CHILD_REQUIRE(grow_write(ns, i) == MMF_OK);
+        uint32_t done = i + 1;
+        CHILD_REQUIRE(write(fd, &done, sizeof done) == (ssize_t)sizeof done);
+    }
+    fprintf(stderr, "crash point %s was not reached in %u inserts\n", sc->point, GROW_MOST);
+    _exit(3);
+}
+
+static void grow_verify(uint32_t done) {
+    mmf *ns = open_ns(name, false, 5);
+    CHILD_REQUIRE(ns);
+    mmf_stats before;
+    CHILD_REQUIRE(mmf_stat(ns, &before) == MMF_OK);
+    /* reads first, before anyone repairs anything */
+    for (uint32_t i = 0; i < done; i++)
+        CHILD_REQUIRE(grow_read(ns, i) == 1);
+    CHILD_REQUIRE(grow_read(ns, done) >= 0); /* the interrupted insert: absent, or whole */
+    CHILD_REQUIRE(grow_read(ns, done + 1) == 0);
+    CHILD_REQUIRE(mmf_check(ns, NULL) == MMF_OK); /* recovers first */
+    mmf_stats st;
+    CHILD_REQUIRE(mmf_stat(ns, &st) == MMF_OK);
+    CHILD_REQUIRE(st.lock_recoveries == 1); /* every growth runs under the mutex */
+    int interrupted = grow_read(ns, done);
+    CHILD_REQUIRE(interrupted >= 0);
+    CHILD_REQUIRE(st.vars == done + (uint64_t)interrupted);
+    for (uint32_t i = 0; i < done; i++)
+        CHILD_REQUIRE(grow_read(ns, i) == 1);
+    /* and it grows on: three times as many again, every kind of growth */
+    uint32_t more = done * 3 + 200;
+    for (uint32_t i = done; i < done + more; i++)
+        CHILD_REQUIRE(grow_write(ns, i) == MMF_OK);
+    for (uint32_t i = 0; i < done + more; i++)
+        CHILD_REQUIRE(grow_read(ns, i) == 1);
+    for (uint32_t i = 0; i < done + more; i += 2) { /* tombstones, then a compaction */
+        char key[24];
+        snprintf(key, sizeof key, "g.%u", i);
+        CHILD_REQUIRE(mmf_delete(ns, key) == MMF_OK);
+    }
+    mmf_stats after;
+    CHILD_REQUIRE(mmf_stat(ns, &after) == MMF_OK);
+    CHILD_REQUIRE(after.grows > st.grows && after.index_rebuilds > st.index_rebuilds);
+    CHILD_REQUIRE(after.vars == (done + more) / 2);
+    CHILD_REQUIRE(mmf_check(ns, NULL) == MMF_OK);
+    mmf_close(ns);
+    _exit(0);
+}
+
+static void test_every_growth_crash_point(void) {
+    for (size_t k = 0; k < sizeof grow_scenarios / sizeof *grow_scenarios; k++) {
+        const struct grow_scenario *sc = &grow_scenarios[k];
+        mmf_unlink(unique_name(name, sizeof name, "crash.grow"), NULL);
+        mmf_options o = MMF_OPTIONS_INIT;
+        o.name = name;
+        o.size = 64u << 10;
+        o.max_vars = 16;
+        o.max_size = 64u << 20;
+        mmf *ns = open_or_say(&o);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
+        mmf_close(ns);
+        int p[2];
+        CU_ASSERT_FATAL(pipe(p) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(p[0]);
+            grow_child(sc, p[1]);
+        }
+        close(p[1]);
+        uint32_t done = 0, got;
+        while (read(p[0], &got, sizeof got) == (ssize_t)sizeof got)
+            done = got;
+        close(p[0]);
+        int st = wait_child(pid);
+        if (st != 100 + SIGKILL)
+            fprintf(stderr, "\n  %s: the grower ended with %d, not SIGKILL\n", sc->point, st);
+        CU_ASSERT_EQUAL(st, 100 + SIGKILL);
+        pid = fork();
+        if (pid == 0) grow_verify(done);
+        st = wait_child(pid);
+        if (st != 0)
+            fprintf(stderr, "\n  %s: the check from another process failed (%d)\n", sc->point, st);
+        else
+            printf("\n  %-24s (%s growth) killed after %u inserts; recovered, all read back, "
+                   "grew on",
+                   sc->point, sc->what, done);
+        CU_ASSERT_EQUAL(st, 0);
+        mmf_unlink(name, NULL);
+    }
+}
+
 static void test_creator_killed_before_publishing(void) {
     unique_name(name, sizeof name, "crash.create");
     mmf_unlink(name, NULL);
@@ -280,6 +426,7 @@ static void test_creator_killed_before_publishing(void) {
 int main(void) {
     static const test_case tests[] = {
         {"kill -9 at every crash point", test_every_crash_point},
+        {"kill -9 at every growth crash point", test_every_growth_crash_point},
         {"a creator killed before publishing leaves no namespace",
          test_creator_killed_before_publishing},
         {"live writers of 16 MiB that change their memory are never taken over",
