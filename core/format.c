@@ -28,6 +28,18 @@ static unsigned log2_at_least(uint64_t n, unsigned lo) {
     return k;
 }
 
+static uint64_t page_down(uint64_t n) {
+    return n & ~4095ull;
+}
+
+uint64_t mmf__heap_pages(const struct mmfa_geometry *g, uint64_t units) {
+    if (units == 0) return 0;
+    uint64_t m0 = g->meta_off, m1 = m0 + page_up(units);
+    uint64_t a0 = page_down(g->arena_off), a1 = page_up(g->arena_off + (units << MMFA_UNIT_SHIFT));
+    uint64_t overlap = m1 > a0 ? m1 - a0 : 0;
+    return (m1 - m0) + (a1 - a0) - overlap;
+}
+
 int mmf__plan(const mmf_options *opt, struct mmf_geom *g, struct mmf_commit *c) {
     memset(g, 0, sizeof *g);
     uint64_t size = opt->size ? opt->size : MMF_DEFAULT_SIZE;
@@ -65,6 +77,8 @@ int mmf__plan(const mmf_options *opt, struct mmf_geom *g, struct mmf_commit *c) 
     uint64_t fixed = MMF_INDEX_OFF + page_up((uint64_t)8 << c->log2cap) + vars * MMF_SLOT_SIZE;
     if (size < fixed + 4096) return MMF_EINVAL; /* no room for a heap */
     c->units = mmfa_units_for_bytes(&g->heap, size - fixed);
+    while (c->units && mmf__heap_pages(&g->heap, c->units) > size - fixed)
+        c->units--;
     if (c->units == 0) return MMF_EINVAL;
     return MMF_OK;
 }

@@ -33,7 +33,7 @@ uint64_t mmf__committed(mmf *ns) {
     /* relaxed: a snapshot; under the mutex, exact */
     return FIXED_BYTES + load_relaxed(&h->index_committed[0]) +
            load_relaxed(&h->index_committed[1]) + load_relaxed(&ns->t.nslots) * MMF_SLOT_SIZE +
-           mmfa_commit_bytes(&ns->geo.heap, heap_units(ns));
+           mmf__heap_pages(&ns->geo.heap, heap_units(ns));
 }
 
 /* Bytes that may still be committed. */
@@ -79,6 +79,11 @@ int mmf__grow_slots(mmf *ns) {
     if (want <= have) return MMF_ENOSPC;
     int rc = mmf__commit(ns->fd, ns->geo.slots_off + have * MMF_SLOT_SIZE,
                          (want - have) * MMF_SLOT_SIZE);
+    if (rc == MMF_ENOSPC && want > have + SLOT_GRAIN) { /* a full filesystem: the least */
+        want = have + SLOT_GRAIN;
+        rc = mmf__commit(ns->fd, ns->geo.slots_off + have * MMF_SLOT_SIZE,
+                         SLOT_GRAIN * MMF_SLOT_SIZE);
+    }
     if (rc) return rc;
     MMF_CRASH_POINT("grow.slots.committed");
     store_release(&h->slots_committed, want); /* pairs with mmfi_refresh's acquire */
@@ -87,21 +92,31 @@ int mmf__grow_slots(mmf *ns) {
     return MMF_OK;
 }
 
+static int commit_heap(mmf *ns, uint64_t have, uint64_t want) {
+    uint64_t off[2], len[2];
+    mmfa_commit_ranges(&ns->geo.heap, have, want, off, len);
+    int rc = MMF_OK;
+    for (int i = 0; i < 2 && !rc; i++)
+        rc = mmf__commit(ns->fd, off[i], len[i]);
+    return rc;
+}
+
 int mmf__grow_heap(mmf *ns, unsigned order) {
-    uint64_t have = heap_units(ns), least, off[2], len[2];
+    uint64_t have = heap_units(ns), least;
     if (mmfa_grow_target(&ns->heap, order, &least)) return MMF_ENOSPC;
-    uint64_t afford = room(ns), base = mmfa_commit_bytes(&ns->geo.heap, have);
+    uint64_t afford = room(ns), base = mmf__heap_pages(&ns->geo.heap, have);
     uint64_t want = 2 * have > least ? 2 * have : least;
     if (want > ns->geo.heap.units) want = ns->geo.heap.units;
     /* doubling is the aim; what max_size leaves is the limit */
-    while (want > least && mmfa_commit_bytes(&ns->geo.heap, want) - base > afford)
+    while (want > least && mmf__heap_pages(&ns->geo.heap, want) - base > afford)
         want = want - (want - least + 1) / 2;
-    if (mmfa_commit_bytes(&ns->geo.heap, want) - base > afford) return MMF_ENOSPC;
-    mmfa_commit_ranges(&ns->geo.heap, have, want, off, len);
-    for (int i = 0; i < 2; i++) {
-        int rc = mmf__commit(ns->fd, off[i], len[i]);
-        if (rc) return rc;
+    if (mmf__heap_pages(&ns->geo.heap, want) - base > afford) return MMF_ENOSPC;
+    int rc = commit_heap(ns, have, want);
+    if (rc == MMF_ENOSPC && want > least) { /* a full filesystem: the least that serves */
+        want = least;
+        rc = commit_heap(ns, have, want);
     }
+    if (rc) return rc;
     MMF_CRASH_POINT("grow.heap.committed");
     if (mmfa_grow(&ns->heap, want)) return MMF_ECORRUPT;
     mmfi_refresh(&ns->t);
@@ -138,9 +153,11 @@ int mmf__index_room(mmf *ns, bool inserting) {
     uint64_t cap = v.mask + 1, vars = load_relaxed(&h->vars), tombs = load_relaxed(&h->tombstones);
     unsigned lg = MMF_DESC_LOG2CAP(v.desc);
     int rc = MMF_OK;
-    if (inserting && (vars + 1) * 2 > cap && cap <= ns->t.mask_max / 2)
+    if (load_relaxed(&h->intent.state) != MMF_INTENT_NONE)
+        return MMF_ECORRUPT; /* a change recovery could not finish: its entry is in this index */
+    if (inserting && (vars + 1) * 2 > cap && cap * 2 <= ns->t.mask_max + 1)
         rc = rebuild(ns, &v, lg + 1);
-    else if (tombs * 4 > cap)
+    else if (tombs * 8 > cap)
         rc = rebuild(ns, &v, lg);
     /* an index that could not grow still serves while it has room: the
        insert finds a free entry or answers MMF_ENOSPC itself */

@@ -194,6 +194,10 @@ struct mmf_header_copy {
     char name[sizeof((struct mmf_header *)0)->name];
 };
 void mmf__copy_header(const unsigned char *base, struct mmf_header_copy *c);
+/* What committing the heap's first units takes of the file, in whole
+   pages as posix_fallocate allocates them: the meta bytes' pages and the
+   arena's, counted once where they share one. */
+uint64_t mmf__heap_pages(const struct mmfa_geometry *g, uint64_t units);
 /* Everything attach needs from the header, checked on the copy before
    anything is written or followed. */
 int mmf__validate(const unsigned char *base, uint64_t file_size, const struct mmf_header_copy *c);
@@ -210,7 +214,7 @@ int mmf__grow_slots(mmf *ns);
 int mmf__grow_heap(mmf *ns, unsigned order);
 /* Before a structural write: rebuilds the index larger if one more live
    entry (inserting) would fill more than half of it, or at the same size
-   when tombstones pass a quarter of it. Failing to grow is not an error
+   when tombstones pass an eighth of it. Failing to grow is not an error
    while the index still has room. */
 int mmf__index_room(mmf *ns, bool inserting);
 

@@ -16,7 +16,6 @@
 #include "../common/words.h"
 #include "../index/fast.h"
 
-
 /* The whole read, with the stall function (a slot mid-write, a dead writer). */
 __attribute__((noinline)) static int get_slow(mmf *ns, const char *key, size_t klen, void *buf,
                                               size_t cap, size_t *len, uint64_t *version,
@@ -63,8 +62,8 @@ int mmf_get_v(mmf *ns, const char *key, void *buf, size_t cap, size_t *len, uint
     return get_common(ns, key, buf, cap, len, version, NULL);
 }
 
-int mmf_get_tagged(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
-                   uint64_t *version, uint8_t *tag) {
+int mmf_get_tagged(mmf *ns, const char *key, void *buf, size_t cap, size_t *len, uint64_t *version,
+                   uint8_t *tag) {
     if (!version || !tag) return MMF_EINVAL;
     return get_common(ns, key, buf, cap, len, version, tag);
 }
@@ -110,8 +109,9 @@ int mmf__write_slot(mmf *ns, uint64_t me, uint64_t slot, const struct mmfi_key *
            incarnation (relaxed: it changes only under a structural claim,
            which our claim excludes) */
         int eq = k ? mmfi_holds_key(&ns->t, s, k) : load_relaxed(&s->incarnation) == inc;
-        if (eq != 1)
-            rc = eq < 0 ? MMF_ECORRUPT : MMF__FALLBACK; /* deleted or moved meanwhile */
+        if (eq != 1) /* deleted or moved meanwhile; or a key block past the heap this handle
+                        knows of, which the structural path (synced) looks at again */
+            rc = MMF__FALLBACK;
         else if (!(rc = prepare(ns, s, op)) && !mmfi_fits(&ns->t, s, op->len, &place))
             rc = MMF__FALLBACK;
     }
@@ -347,8 +347,8 @@ int mmf_set_tagged(mmf *ns, const char *key, const void *val, size_t len, uint8_
     return write_by_name(ns, key, &op);
 }
 
-int mmf_cas_tagged(mmf *ns, const char *key, uint64_t expected_version, const void *val,
-                   size_t len, uint8_t tag) {
+int mmf_cas_tagged(mmf *ns, const char *key, uint64_t expected_version, const void *val, size_t len,
+                   uint8_t tag) {
     struct mmf__write_op op = {
         .kind = OP_CAS, .val = val, .len = len, .expected = expected_version, .tag = tag};
     return write_by_name(ns, key, &op);
@@ -381,14 +381,16 @@ int mmf_delete(mmf *ns, const char *key) {
     struct mmf_slot *s = &ns->t.slots[idx];
     if (rc) {
         /* as mmf__index_room or find said */
-    } else if (!present) rc = MMF_ENOTFOUND;
+    } else if (!present)
+        rc = MMF_ENOTFOUND;
     else if ((n = mmfi_slot_blocks(&ns->t, s, load_relaxed(&s->vstate), blocks, orders)) < 0)
         rc = MMF_ECORRUPT; /* vstate: mutex held, used only here */
-    else rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
+    else
+        rc = mmf__claim(ns, s, me | MMF_OWNER_STRUCT);
     if (!rc) {
         struct mmf_header *hd = ns->hdr;
         struct mmf_slot_image img;
-        memset(&img, 0, sizeof img); /* hash EMPTY: a free slot */
+        memset(&img, 0, sizeof img);                        /* hash EMPTY: a free slot */
         img.incarnation = mmfi_next_incarnation(&ns->t, s); /* handles on it re-resolve */
         MMF_CRASH_POINT("delete.claimed");
         uint64_t g = publish(ns, idx, &img, 0, &v, pos, MMF_ENTRY_TOMB);

@@ -27,6 +27,10 @@ int mmfi_rebuild(const struct mmfi_table *t, unsigned log2cap, uint64_t *live) {
     unsigned other = !MMF_DESC_BUF(cur.desc);
     mmf_a64 *to = t->buf[other];
     uint64_t mask = (1ull << log2cap) - 1u, n = 0;
+    /* release: a reader that loads one of the stores below (acquire) also
+       sees the descriptor that took this buffer out of use, so that its
+       "not found" re-check sees it moved */
+    fence_release();
     /* relaxed: nobody takes this buffer for the index until the release
        store below; a reader two rebuilds behind validates what it reads */
     for (uint64_t p = 0; p <= mask; p++)
