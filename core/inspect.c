@@ -143,6 +143,21 @@ static int check_index(mmf *ns, FILE *report) {
         REPORT("index: the descriptor names a capacity its buffers cannot hold\n");
         return 1;
     }
+    /* a buffer commits before it is filled, and is filled before the
+       descriptor names it: the index in use lies in committed memory */
+    for (unsigned b = 0; b < 2; b++) {
+        uint64_t c = load_relaxed(&h->index_committed[b]);
+        if (c > (uint64_t)ns->geo.index_cap_max * 8) {
+            REPORT("index: buffer %u has %llu bytes committed, of %llu reserved\n", b,
+                   (unsigned long long)c, (unsigned long long)ns->geo.index_cap_max * 8);
+            return 1;
+        }
+    }
+    if ((v.mask + 1) * 8 > load_relaxed(&h->index_committed[MMF_DESC_BUF(v.desc)])) {
+        REPORT("index: %llu entries in buffer %u, past its committed bytes\n",
+               (unsigned long long)(v.mask + 1), MMF_DESC_BUF(v.desc));
+        return 1;
+    }
     /* mutex held, synced: the counts are the committed ones */
     uint64_t nslots = load_relaxed(&t->nslots);
     uint64_t units = (load_relaxed(&t->heap_hi) - t->heap_lo) >> MMFA_UNIT_SHIFT;

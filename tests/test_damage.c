@@ -25,11 +25,20 @@ static struct mmf_header *hdr(uint8_t *img) {
     return (struct mmf_header *)img;
 }
 
+/* the index buffer in use, and its capacity */
+static mmf_a64 *entries_of(uint8_t *img, uint64_t *cap) {
+    struct mmf_header *h = hdr(img);
+    uint64_t desc = load_relaxed(&h->index_desc);
+    *cap = 1ull << MMF_DESC_LOG2CAP(desc);
+    return (mmf_a64 *)(img + h->index_off[MMF_DESC_BUF(desc)]);
+}
+
 static struct mmf_slot *slot_of(uint8_t *img, const char *key) {
     struct mmf_header *h = hdr(img);
-    mmf_a64 *entries = (mmf_a64 *)(img + h->index_off);
+    uint64_t cap;
+    mmf_a64 *entries = entries_of(img, &cap);
     uint64_t hash = mmfi_hash(key, strlen(key));
-    for (uint64_t p = 0; p < h->index_cap; p++) {
+    for (uint64_t p = 0; p < cap; p++) {
         uint64_t e = load_relaxed(&entries[p]);
         if (ENTRY_LIVE(e) && ENTRY_TAG(e) == ENTRY_TAG(hash)) {
             struct mmf_slot *s = (struct mmf_slot *)(img + h->slots_off) + ENTRY_SLOT(e);
@@ -42,10 +51,11 @@ static struct mmf_slot *slot_of(uint8_t *img, const char *key) {
 
 static mmf_a64 *entry_of(uint8_t *img, const char *key) {
     struct mmf_header *h = hdr(img);
-    mmf_a64 *entries = (mmf_a64 *)(img + h->index_off);
+    uint64_t cap;
+    mmf_a64 *entries = entries_of(img, &cap);
     struct mmf_slot *s = slot_of(img, key);
     uint64_t idx = (uint64_t)(s - (struct mmf_slot *)(img + h->slots_off));
-    for (uint64_t p = 0; p < h->index_cap; p++)
+    for (uint64_t p = 0; p < cap; p++)
         if (ENTRY_LIVE(load_relaxed(&entries[p])) && ENTRY_SLOT(load_relaxed(&entries[p])) == idx)
             return &entries[p];
     return NULL;
@@ -60,6 +70,7 @@ static void make_good_image(void) {
     o.name = "damage";
     o.path = path;
     o.size = 64 << 10;
+    o.max_size = o.size; /* the file is laid out for max_size: keep it small to copy */
     o.max_vars = 16;
     mmf *ns;
     CU_ASSERT_EQUAL_FATAL(mmf_open(&o, &ns), MMF_OK);
@@ -106,10 +117,10 @@ static void other_fingerprint(uint8_t *img, size_t *size) {
     (void)size, hdr(img)->fingerprint++;
 }
 static void cap_not_pow2(uint8_t *img, size_t *size) {
-    (void)size, hdr(img)->index_cap = 12;
+    (void)size, hdr(img)->index_cap_max = 12;
 }
 static void too_many_vars(uint8_t *img, size_t *size) {
-    (void)size, hdr(img)->max_vars = hdr(img)->index_cap + 1;
+    (void)size, hdr(img)->slots_max = hdr(img)->index_cap_max + 1;
 }
 static void slots_misaligned(uint8_t *img, size_t *size) {
     (void)size, hdr(img)->slots_off += 8;
@@ -157,7 +168,7 @@ static void free_head_wild(uint8_t *img, size_t *size) {
 static void entry_slot_out_of_range(uint8_t *img, size_t *size) {
     (void)size;
     mmf_a64 *e = entry_of(img, "k");
-    store_relaxed(e, ENTRY_MAKE(mmfi_hash("k", 1), hdr(img)->max_vars + 3));
+    store_relaxed(e, ENTRY_MAKE(mmfi_hash("k", 1), hdr(img)->slots_max + 3));
 }
 static void entries_name_one_slot_twice(uint8_t *img, size_t *size) {
     (void)size;
@@ -234,20 +245,88 @@ static void owner_died_with_intent_out_of_bounds(uint8_t *img, size_t *size) {
 }
 static void all_entries_tombstones(uint8_t *img, size_t *size) {
     (void)size;
-    mmf_a64 *entries = (mmf_a64 *)(img + hdr(img)->index_off);
-    for (uint64_t p = 0; p < hdr(img)->index_cap; p++)
+    uint64_t cap;
+    mmf_a64 *entries = entries_of(img, &cap);
+    for (uint64_t p = 0; p < cap; p++)
         store_relaxed(&entries[p], MMF_ENTRY_TOMB);
 }
 static void index_garbage(uint8_t *img, size_t *size) {
     (void)size;
-    struct mmf_header *h = hdr(img);
-    for (uint64_t i = 0; i < (uint64_t)h->index_cap * 8; i++)
-        img[h->index_off + i] = (uint8_t)(i * 131 + 7);
+    uint64_t cap;
+    uint8_t *entries = (uint8_t *)entries_of(img, &cap);
+    for (uint64_t i = 0; i < cap * 8; i++)
+        entries[i] = (uint8_t)(i * 131 + 7);
 }
+/* the committed counts and the index descriptor: state that a growth
+   rewrites, so read again after attach, and checked each time */
+static void set_desc(uint8_t *img, unsigned log2cap) {
+    struct mmf_header *h = hdr(img);
+    uint64_t d = load_relaxed(&h->index_desc);
+    store_relaxed(&h->index_desc, MMF_DESC_MAKE(MMF_DESC_GEN(d), MMF_DESC_BUF(d), log2cap));
+}
+static void desc_cap_above_reserve(uint8_t *img, size_t *size) {
+    (void)size;
+    unsigned lg = 0;
+    while ((1ull << lg) < hdr(img)->index_cap_max) lg++;
+    set_desc(img, lg + 1);
+}
+static void desc_cap_far_above_reserve(uint8_t *img, size_t *size) {
+    (void)size, set_desc(img, 63);
+}
+static void desc_cap_below_8(uint8_t *img, size_t *size) {
+    (void)size, set_desc(img, 2);
+}
+static void desc_cap_zero(uint8_t *img, size_t *size) {
+    (void)size, set_desc(img, 0);
+}
+static void index_past_committed(uint8_t *img, size_t *size) {
+    /* the index in use reaches past the bytes committed for its buffer */
+    (void)size;
+    struct mmf_header *h = hdr(img);
+    store_relaxed(&h->index_committed[MMF_DESC_BUF(load_relaxed(&h->index_desc))], 0);
+}
+static void desc_names_uncommitted_buffer(uint8_t *img, size_t *size) {
+    (void)size;
+    struct mmf_header *h = hdr(img);
+    uint64_t d = load_relaxed(&h->index_desc);
+    store_relaxed(&h->index_desc,
+                  MMF_DESC_MAKE(MMF_DESC_GEN(d) + 1, !MMF_DESC_BUF(d), MMF_DESC_LOG2CAP(d)));
+}
+static void slots_committed_above_max(uint8_t *img, size_t *size) {
+    (void)size, store_relaxed(&hdr(img)->slots_committed, hdr(img)->slots_max + 16ull);
+}
+static void slots_committed_huge(uint8_t *img, size_t *size) {
+    (void)size, store_relaxed(&hdr(img)->slots_committed, 1ull << 62);
+}
+static void slots_committed_zero(uint8_t *img, size_t *size) {
+    (void)size, store_relaxed(&hdr(img)->slots_committed, 0);
+}
+static void heap_committed_above_reserve(uint8_t *img, size_t *size) {
+    (void)size, store_relaxed(&hdr(img)->heap.committed, hdr(img)->heap.geo.units + 1);
+}
+static void heap_committed_zero(uint8_t *img, size_t *size) {
+    (void)size, store_relaxed(&hdr(img)->heap.committed, 0);
+}
+static void index_committed_above_reserve(uint8_t *img, size_t *size) {
+    (void)size;
+    struct mmf_header *h = hdr(img);
+    store_relaxed(&h->index_committed[0], (uint64_t)h->index_cap_max * 8 + 4096);
+    store_relaxed(&h->index_committed[1], 1ull << 60);
+}
+static void index_buffer_1_misplaced(uint8_t *img, size_t *size) {
+    (void)size, hdr(img)->index_off[1] += 4096;
+}
+static void index_buffer_0_misplaced(uint8_t *img, size_t *size) {
+    (void)size, hdr(img)->index_off[0] += 4096;
+}
+static void max_size_wild(uint8_t *img, size_t *size) {
+    (void)size, hdr(img)->max_size = 1ull << 60;
+}
+
 static void slots_garbage(uint8_t *img, size_t *size) {
     (void)size;
     struct mmf_header *h = hdr(img);
-    for (uint64_t i = 0; i < (uint64_t)h->max_vars * MMF_SLOT_SIZE; i++)
+    for (uint64_t i = 0; i < load_relaxed(&h->slots_committed) * MMF_SLOT_SIZE; i++)
         img[h->slots_off + i] = (uint8_t)(i * 97 + 3);
 }
 
@@ -286,6 +365,21 @@ static const struct damage damages[] = {
     {"every entry a tombstone", all_entries_tombstones, MMF_OK, ANY},
     {"garbage over the index", index_garbage, MMF_OK, ANY},
     {"garbage over the slots", slots_garbage, MMF_OK, ANY},
+    {"an index capacity above the reserve", desc_cap_above_reserve, MMF_OK, MMF_ECORRUPT},
+    {"an index capacity of 2^63", desc_cap_far_above_reserve, MMF_OK, MMF_ECORRUPT},
+    {"an index capacity below 8", desc_cap_below_8, MMF_OK, MMF_ECORRUPT},
+    {"an index capacity of 1", desc_cap_zero, MMF_OK, MMF_ECORRUPT},
+    {"the index in use past its committed bytes", index_past_committed, MMF_OK, MMF_ECORRUPT},
+    {"the index in a buffer never committed", desc_names_uncommitted_buffer, MMF_OK, MMF_ECORRUPT},
+    {"more slots committed than the reserve", slots_committed_above_max, MMF_ECORRUPT, ANY},
+    {"2^62 slots committed", slots_committed_huge, MMF_ECORRUPT, ANY},
+    {"no slots committed", slots_committed_zero, MMF_OK, MMF_ECORRUPT},
+    {"more heap committed than the reserve", heap_committed_above_reserve, MMF_ECORRUPT, ANY},
+    {"no heap committed", heap_committed_zero, MMF_ECORRUPT, ANY},
+    {"more index committed than the reserve", index_committed_above_reserve, MMF_OK, MMF_ECORRUPT},
+    {"index buffer 1 not right after buffer 0", index_buffer_1_misplaced, MMF_ECORRUPT, ANY},
+    {"index buffer 0 not where the layout puts it", index_buffer_0_misplaced, MMF_ECORRUPT, ANY},
+    {"a max_size past any file", max_size_wild, MMF_ECORRUPT, ANY},
 };
 
 static void save_seed(const char *dir, int i, const uint8_t *img, size_t size) {
@@ -327,6 +421,9 @@ static void test_damaged_images(void) {
         }
         int ok_open = d->open_rc == ANY || rc == d->open_rc;
         int ok_check = d->check_rc == ANY || rc != MMF_OK || check == d->check_rc;
+        if (getenv("MMF_DAMAGE_VERBOSE"))
+            fprintf(stderr, "\n  %s: open %s, check %s", d->name, mmf_strerror(rc),
+                    rc ? "-" : mmf_strerror(check));
         if (!ok_open || !ok_check)
             fprintf(stderr, "\n  %s: open %s, check %s", d->name, mmf_strerror(rc),
                     rc ? "-" : mmf_strerror(check));
@@ -421,11 +518,13 @@ static void hostile_everything(struct mmf_header *h) {
     h->heap.geo.arena_off = (1ull << 20) + 4096;
     h->heap.geo.units = 1ull << 50;
     h->heap.geo.max_order = 39;
-    h->index_off = 1ull << 41;
-    h->index_cap = 1u << 30;
-    h->max_vars = MMF_MAX_VARS;
+    h->index_off[0] = 1ull << 41;
+    h->index_off[1] = 1ull << 42;
+    h->index_cap_max = 1u << 30;
+    h->slots_max = MMF_MAX_VARS;
     h->slots_off = (1ull << 40) + 8;
     h->map_size = 1ull << 45;
+    h->max_size = 1ull << 50;
     memset(h->name, 'n', sizeof h->name); /* no terminating NUL any more */
 }
 

@@ -16,6 +16,12 @@ static void setup(uint32_t max_vars) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
 }
 
+/* A namespace that never grows (max_size = size): its slots can fill up. */
+static void setup_fixed(uint32_t max_vars) {
+    ns = fresh_fixed(unique_name(nsname, sizeof nsname, "var"), 8u << 20, max_vars);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns);
+}
+
 static void teardown(void) {
     mmf_close(ns);
     mmf_unlink(nsname, NULL);
@@ -134,16 +140,27 @@ static void test_delete_and_recreate(void) {
 /* A deleted variable's slot taken by another key: the handle must say
    "not found", never hand out the other variable's value. */
 static void test_slot_reused_by_another_key(void) {
-    setup(4);
+    setup_fixed(4);
+    mmf_stats st;
+    CU_ASSERT_EQUAL(mmf_stat(ns, &st), MMF_OK);
+    unsigned slots = (unsigned)st.max_vars; /* 4 asked: a page of slots, 16 */
+    CU_ASSERT_FATAL(slots >= 4 && slots <= 16);
     mmf_var *a, *b;
     CU_ASSERT_EQUAL(mmf_set(ns, "a", "AAAA", 4), MMF_OK);
     CU_ASSERT_EQUAL_FATAL(mmf_var_open(ns, "a", &a), MMF_OK);
     CU_ASSERT_EQUAL(mmf_delete(ns, "a"), MMF_OK);
-    /* only 4 slots: fill them so that "a"'s old slot surely holds another key */
+    /* a namespace that cannot grow: fill every slot, so that "a"'s old slot
+       surely holds another key; "b" first and "e" last, as named below */
     CU_ASSERT_EQUAL(mmf_set(ns, "b", "BBBB", 4), MMF_OK);
     CU_ASSERT_EQUAL(mmf_set(ns, "c", "CCCC", 4), MMF_OK);
     CU_ASSERT_EQUAL(mmf_set(ns, "d", "DDDD", 4), MMF_OK);
+    for (unsigned i = 4; i < slots; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "filler%u", i);
+        CU_ASSERT_EQUAL(mmf_set(ns, key, "FFFF", 4), MMF_OK);
+    }
     CU_ASSERT_EQUAL(mmf_set(ns, "e", "EEEE", 4), MMF_OK);
+    CU_ASSERT_EQUAL(mmf_set(ns, "one-too-many", "X", 1), MMF_ENOSPC);
     char buf[8];
     size_t len;
     uint64_t ver;

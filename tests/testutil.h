@@ -66,6 +66,18 @@ static inline mmf *fresh(const char *name, uint64_t size, uint32_t max_vars) {
     return open_or_say(&o);
 }
 
+/* As fresh, but a namespace that never grows (max_size = size): one that
+   fills up answers MMF_ENOSPC. */
+static inline mmf *fresh_fixed(const char *name, uint64_t size, uint32_t max_vars) {
+    mmf_unlink(name, NULL);
+    mmf_options o = MMF_OPTIONS_INIT;
+    o.name = name;
+    o.size = size;
+    o.max_size = size;
+    o.max_vars = max_vars;
+    return open_or_say(&o);
+}
+
 /* Opens an existing namespace: read-only or read-write, with a timeout. */
 static inline mmf *open_ns(const char *name, bool readonly, double timeout) {
     mmf_options o = MMF_OPTIONS_INIT;

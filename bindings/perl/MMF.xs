@@ -287,7 +287,7 @@ MODULE = MMF    PACKAGE = MMF
 PROTOTYPES: DISABLE
 
 void
-_open(name, path, size, reuse, autolock, timeout, debug, transient)
+_open(name, path, size, reuse, autolock, timeout, debug, transient, max_size)
         const char *name
         SV *path
         UV size
@@ -296,6 +296,7 @@ _open(name, path, size, reuse, autolock, timeout, debug, transient)
         NV timeout
         int debug
         int transient
+        UV max_size
     PPCODE:
         mmf_options o = MMF_OPTIONS_INIT;
         mmf *ns = NULL;
@@ -307,6 +308,7 @@ _open(name, path, size, reuse, autolock, timeout, debug, transient)
         o.timeout = timeout;
         o.debug = debug != 0;
         o.transient = transient != 0;
+        o.max_size = max_size;
         int rc = mmf_open(&o, &ns);
         mXPUSHi(rc);
         mXPUSHi(rc ? 0 : PTR2IV(ns));

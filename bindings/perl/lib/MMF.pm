@@ -26,10 +26,10 @@ use constant {
 # writes), one Perl structure frozen by Storable, or a list of values.
 use constant { TAG_BYTES => 0, TAG_STORABLE => 1, TAG_LIST => 2 };
 
-my %PARAMS = map { $_ => 1 } qw(namespace size swapfile reuse autolock timeout debug transient);
+my %PARAMS = map { $_ => 1 } qw(namespace size max_size swapfile reuse autolock timeout debug transient);
 
 sub _params {
-    my %p = (namespace => 'shareable', size => 128 * 1024, swapfile => undef,
+    my %p = (namespace => 'shareable', size => 128 * 1024, max_size => 0, swapfile => undef,
              reuse => 0, autolock => 1, timeout => 10, debug => 0, transient => undef);
     if (@_ == 1 && ref $_[0] eq 'HASH') {
         for my $k (CORE::keys %{$_[0]}) {
@@ -53,7 +53,7 @@ sub _params {
         for my $i (0 .. $#_) { $p{$keys[$i]} = $_[$i] if defined $_[$i] }
     }
     croak 'MMF->new: the namespace must be a name' if !defined $p{namespace} || ref $p{namespace};
-    for my $n (qw(size timeout)) {
+    for my $n (qw(size max_size timeout)) {
         croak "MMF->new: $n must be a number of at least 0, not '$p{$n}'"
             if !defined $p{$n} || $p{$n} !~ /^\d+(?:\.\d*)?$/;
     }
@@ -71,7 +71,7 @@ sub new {
     $p->{transient} = $class->_transient_default($p) if !defined $p->{transient};
     my ($rc, $h) = _open($p->{namespace}, $p->{swapfile}, $p->{size}, $p->{reuse} ? 1 : 0,
                          $p->{autolock} ? 1 : 0, $p->{timeout}, $p->{debug} ? 1 : 0,
-                         $p->{transient} ? 1 : 0);
+                         $p->{transient} ? 1 : 0, $p->{max_size});
     if ($rc == EINVAL) {
         croak "MMF->new: invalid namespace '$p->{namespace}' or parameters: "
             . _strerror($rc);
@@ -320,9 +320,13 @@ in C<$@> otherwise. Bad parameters croak. The object closes its view when it
 goes out of scope; the namespace and its variables stay (C<< MMF->unlink($name) >>
 removes it), unless it is C<-transient>.
 
-C<-size> is rounded up to a multiple of 4 KiB by the library: a swapfile
-is exactly C<-size> bytes when that is a multiple of 4096, else the next
-multiple.
+C<-size> is where the namespace starts, rounded up to a multiple of 4 KiB
+by the library; it grows on demand up to C<-max_size> bytes (0, the
+default: mmf's default of 1 GiB, or C<-size> if larger), and past that a
+write fails with "no space" and changes nothing. C<< -max_size => $size >>
+gives a namespace of a fixed size, as the original's. A swapfile is as long
+as the most the namespace may grow to, but sparse: only what is in use
+takes disk.
 
 =head2 Lifetime
 

@@ -28,7 +28,7 @@ END { if ($$ == $parent) { MMF->unlink("$base.$_") for qw(a b); MMF->unlink(unde
     my $ns = Win32::MMF->new(-namespace => "$base.b", -swapfile => $swap, -size => 64 * 1024) or die $@;
     $ns->setvar('k', 'in the file');
     undef $ns;
-    ok(-s $swap == 64 * 1024, 'Win32::MMF with a swapfile: the file stays');
+    ok(-e $swap && (stat $swap)[12] * 512 >= 64 * 1024, 'Win32::MMF with a swapfile: the file stays');
     my $again = Win32::MMF->new(-namespace => "$base.b", -swapfile => $swap, -reuse => 1);
     is($again && $again->getvar('k'), 'in the file', '... with its variables, as on Windows');
     ok(!-e "/dev/shm/$base.b", '... and nothing is in /dev/shm');

@@ -29,6 +29,14 @@ sub in_child (&) {
 }
 sub reap { waitpid($_[0], 0); return $? == 0 }
 
+# bytes a namespace in a swapfile has in use (its file is sparse, as long
+# as the most it may grow to)
+sub in_use {
+    my ($namespace, $swapfile) = @_;
+    my $ns = Win32::MMF->new(-namespace => $namespace, -swapfile => $swapfile, -reuse => 1);
+    return $ns ? $ns->stats->{size} : -1;
+}
+
 # ---- the documentation's sample ----
 {
     chdir $dir or die;
@@ -38,7 +46,8 @@ sub reap { waitpid($_[0], 0); return $? == 0 }
     ($swap, $ns) = ClaimNamespace("data.swp", "MyDataShare", 2 * 1024 * 1024) if !$ns;
     ok($swap, 'ClaimNamespace: a swapfile handle');
     ok($ns, '... and a namespace handle');
-    ok(-s "data.swp" == 2 * 1024 * 1024, '... the swapfile, of the size asked');
+    ok(-e "data.swp" && in_use("MyDataShare", "data.swp") == 2 * 1024 * 1024,
+       '... the swapfile, of the size asked in use');
     $view = MapViewOfFile($ns, 0, 1000);
     ok($view, 'MapViewOfFile');
     ok(SetVar($view, 'greeting', 0, 'Hello world', 5), 'SetVar');
@@ -67,7 +76,7 @@ sub reap { waitpid($_[0], 0); return $? == 0 }
     ok(!defined CreateFile("/nonexistent-dir.$$/x.swp"), 'CreateFile in a missing directory: undef');
     my $map = CreateFileMapping($file, 64 * 1024, "$name.file");
     ok($map, 'CreateFileMapping on a file handle');
-    ok(-s "$dir/f.swp" == 64 * 1024, '... makes the swapfile');
+    ok(-e "$dir/f.swp" && in_use("$name.file", "$dir/f.swp") == 64 * 1024, '... makes the swapfile');
     my $v = MapViewOfFile($map, 0, 64 * 1024);
     SetVar($v, 'k', 0, 'in the file');
     ok(CloseHandle($v) && CloseHandle($map) && CloseHandle($file), 'CloseHandle: view, mapping, file');

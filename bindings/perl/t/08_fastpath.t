@@ -77,7 +77,9 @@ for my $pair ([ 'k' x 256, qr/longer than 255 bytes/ ], [ '', qr/variable name i
     like($@, $pair->[1], 'getvar croaks: ' . $pair->[1]);
 }
 {
-    my $small = MMF->new(-namespace => "$name.small", -size => 64 * 1024) or die $@;
+    # one that cannot grow (by default it would, to 1 GiB)
+    my $small = MMF->new(-namespace => "$name.small", -size => 64 * 1024, -max_size => 64 * 1024)
+        or die $@;
     local $@;
     is($small->setvar('big', 'z' x (1024 * 1024)), 0, 'a value that does not fit: 0');
     like($@, qr/^MMF->setvar: no space/, '... $@ says why, as the Perl path');

@@ -45,7 +45,8 @@ class Raised(unittest.TestCase):
         self.assertEqual(cm.exception.code, -3)
 
     def test_no_space_changes_nothing(self):
-        with mmf.Namespace(self.name, size=64 * 1024) as ns:
+        # one that cannot grow (by default it would, to 1 GiB)
+        with mmf.Namespace(self.name, size=64 * 1024, max_size=64 * 1024) as ns:
             ns["keep"] = b"k"
             with self.assertRaises(mmf.NoSpace) as cm:
                 ns["huge"] = b"x" * (1 << 20)

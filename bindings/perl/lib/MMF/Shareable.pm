@@ -16,7 +16,7 @@ sub _mmf_class { 'MMF' }
 # namespaces this process has open (one view each, shared by its ties).
 my %defaults;
 my %views;
-my %MMF_OPTIONS = map { $_ => 1 } qw(namespace size swapfile reuse autolock timeout debug transient);
+my %MMF_OPTIONS = map { $_ => 1 } qw(namespace size max_size swapfile reuse autolock timeout debug transient);
 
 # the namespace options among a hash of options (IPC::Shareable's are left out)
 sub _mmf_options {
@@ -373,8 +373,8 @@ at import time, else the one the first tie with namespace options named
                        swapfile => '/var/tmp/private.swp' };
 
 creates (or opens) that namespace right away, as the original does: the
-swapfile exists when C<use> returns, C<size> bytes long (sizes are rounded
-up to a multiple of 4 KiB). Named options (C<< -namespace => ... >>) and
+swapfile exists when C<use> returns, with C<size> bytes in use (sizes are
+rounded up to a multiple of 4 KiB; the namespace grows up to C<max_size>). Named options (C<< -namespace => ... >>) and
 C<new>'s list work too. It stays open until the process ends.
 
 =head2 The tie object

@@ -72,11 +72,11 @@ class Namespace(_mmf.Namespace, _MutableMapping):
       autolock   False: writes need the lock held (with ns.lock(): ...)
       timeout    seconds a write waits for the namespace lock (0 or None: for ever)
       mode       permission bits, when creating
-      max_size   growth ceiling in bytes (0: none beyond size)
+      max_size   growth ceiling in bytes (0: 1 GiB, or size if larger)
       readonly   attach read-only: reads work, writes raise mmf.PermissionDenied
       transient  removed when the last process using it closes it or dies
       spin       seconds wait() polls before it sleeps
-      max_vars   variables at most, when creating (0: derived from size)
+      max_vars   variables to make room for at first, when creating (0: from size)
       debug      diagnostics to stderr
 
     A Namespace is a MutableMapping of str names (1..255 bytes of UTF-8, no
