@@ -485,8 +485,8 @@ static void test_bad_images_are_refused_untouched(void) {
         size_t len;
         int expect;
     } cases[] = {
-        {0, 0x00, n, MMF_ECORRUPT},        /* magic */
-        {8, 0x07, n, MMF_EVERSION},        /* layout version */
+        {0, 0x00, n, MMF_ECORRUPT}, /* magic */
+        {8, 0x07, n, MMF_EVERSION}, /* layout version */
         {offsetof(struct mmf_header, map_size), 0x01, n, MMF_ECORRUPT},
         {offsetof(struct mmf_header, index_cap_max), 0x03, n, MMF_ECORRUPT}, /* not a power of 2 */
         {offsetof(struct mmf_header, index_off) + 8 + 1, 0x7f, n, MMF_ECORRUPT}, /* buffer 1 */

@@ -267,7 +267,8 @@ static void set_desc(uint8_t *img, unsigned log2cap) {
 static void desc_cap_above_reserve(uint8_t *img, size_t *size) {
     (void)size;
     unsigned lg = 0;
-    while ((1ull << lg) < hdr(img)->index_cap_max) lg++;
+    while ((1ull << lg) < hdr(img)->index_cap_max)
+        lg++;
     set_desc(img, lg + 1);
 }
 static void desc_cap_far_above_reserve(uint8_t *img, size_t *size) {
