@@ -79,15 +79,15 @@
  */
 #define MMF_ORDER_NONE 0xffu
 #define MMF_ORDER_INLINE 0xfeu
-#define VS_LEN(v) ((uint32_t)((v) & 0xffffffffu))
+#define VS_LEN(v) ((uint32_t)((v)&0xffffffffu))
 #define VS_CUR(v) ((unsigned)(((v) >> 32) & 1u))
 #define VS_KLEN(v) ((unsigned)(((v) >> 40) & 0xffu))
 #define VS_ORDER(v) ((unsigned)(((v) >> 48) & 0xffu))
 #define VS_TAG(v) ((unsigned)(((v) >> 56) & 0xffu))
-#define VS_WITH_TAG(v, tag) (((v) & 0x00ffffffffffffffull) | ((uint64_t)((tag) & 0xffu) << 56))
+#define VS_WITH_TAG(v, tag) (((v)&0x00ffffffffffffffull) | ((uint64_t)((tag)&0xffu) << 56))
 #define VS_MAKE(len, cur, klen, order)                                                             \
-    ((uint64_t)(uint32_t)(len) | ((uint64_t)((cur) & 1u) << 32) |                                  \
-     ((uint64_t)((klen) & 0xffu) << 40) | ((uint64_t)((order) & 0xffu) << 48))
+    ((uint64_t)(uint32_t)(len) | ((uint64_t)((cur)&1u) << 32) | ((uint64_t)((klen)&0xffu) << 40) | \
+     ((uint64_t)((order)&0xffu) << 48))
 
 /*
  * Registrations (core/registry.c): every read-write handle holds an
@@ -101,7 +101,7 @@
  */
 #define MMF_REGS 1024u
 #define MMF_REGS_OFF MMF_HEADER_SIZE
-#define MMF_REG_LOCK_BASE (1ull << 62)            /* byte of registration i: base + i */
+#define MMF_REG_LOCK_BASE (1ull << 62)           /* byte of registration i: base + i */
 #define MMF_READERS_LOCK (MMF_REG_LOCK_BASE - 1) /* shared by read-only handles */
 struct mmf_reg {
     mmf_a32 incarnation;
@@ -121,7 +121,7 @@ _Static_assert(sizeof(struct mmf_reg) == 16, "registration entry");
  */
 #define MMF_OWNER_STRUCT 0x80000000ull
 #define TOKEN_MAKE(idx, inc) ((uint64_t)(inc) << 32 | (uint64_t)((idx) + 1u))
-#define TOKEN_REG(t) ((uint32_t)((t) & 0xffffu)) /* index + 1; 0 names none */
+#define TOKEN_REG(t) ((uint32_t)((t)&0xffffu)) /* index + 1; 0 names none */
 #define TOKEN_INC(t) ((uint32_t)((t) >> 32))
 #define TOKEN_SAME_REG(a, b) ((((a) ^ (b)) & 0xffffffff0000ffffull) == 0)
 
@@ -151,9 +151,9 @@ struct mmf_slot {
     mmf_a64 incarnation; /* see above */
     mmf_a64 key[7];      /* key bytes when klen <= MMF_KEY_INLINE; 3 words on line 0 */
     /* line 1, rest */
-    mmf_a64 blk[2];  /* offsets of the two value blocks (block values only) */
-    mmf_a64 key_off; /* key block when klen > MMF_KEY_INLINE */
-    mmf_a32 waiters;   /* 1 once an mmf_wait may sleep on gen; the next writer clears it */
+    mmf_a64 blk[2];     /* offsets of the two value blocks (block values only) */
+    mmf_a64 key_off;    /* key block when klen > MMF_KEY_INLINE */
+    mmf_a32 waiters;    /* 1 once an mmf_wait may sleep on gen; the next writer clears it */
     uint32_t next_free; /* free slots: the next free slot + 1, 0 = none (mutex held) */
     /* lines 2 and 3: the two buffers of an inline value */
     mmf_a64 ival[2][MMF_VALUE_INLINE / 8];
@@ -256,9 +256,8 @@ struct mmf_intent {
    probing and again before it answers "not found": if it moved, the probe
    may have walked a buffer being rebuilt, and is repeated. */
 #define MMF_DESC_MAKE(gen, buf, log2cap)                                                           \
-    ((uint64_t)(uint32_t)(gen) << 32 | (uint64_t)((buf) & 1u) << 31 |                              \
-     ((1ull << (log2cap)) - 1u))
-#define MMF_DESC_MASK(d) ((uint64_t)(d) & 0x7fffffffu)
+    ((uint64_t)(uint32_t)(gen) << 32 | (uint64_t)((buf)&1u) << 31 | ((1ull << (log2cap)) - 1u))
+#define MMF_DESC_MASK(d) ((uint64_t)(d)&0x7fffffffu)
 #define MMF_DESC_BUF(d) ((unsigned)(((d) >> 31) & 1u))
 #define MMF_DESC_GEN(d) ((uint64_t)(d) >> 32)
 #define MMF_DESC_LOG2CAP(d) ((unsigned)__builtin_popcountll(MMF_DESC_MASK(d)))
@@ -345,10 +344,10 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 #define MMF_LAYOUT_FINGERPRINT                                                                     \
     ((uint64_t)sizeof(struct mmf_header) * 0x9e3779b97f4a7c15ull ^                                 \
      (uint64_t)sizeof(struct mmf_slot) << 1 ^ (uint64_t)sizeof(pthread_mutex_t) << 9 ^             \
-     (uint64_t)offsetof(struct mmf_header, intent) << 17 ^ (uint64_t)MMF_SLOT_BITS << 23 ^                                         \
+     (uint64_t)offsetof(struct mmf_header, intent) << 17 ^ (uint64_t)MMF_SLOT_BITS << 23 ^         \
      (uint64_t)offsetof(struct mmf_header, mutex) << 29 ^ (uint64_t)MMFA_ORDERS << 41 ^            \
      (uint64_t)MMF_KEY_INLINE << 47 ^ (uint64_t)MMF_VALUE_INLINE << 53 ^ (uint64_t)MMF_REGS << 3 ^ \
-     (uint64_t)offsetof(struct mmf_slot, incarnation) << 58 ^                                     \
+     (uint64_t)offsetof(struct mmf_slot, incarnation) << 58 ^                                      \
      (uint64_t)offsetof(struct mmf_header, index_desc) << 11)
 
 #endif

@@ -24,7 +24,7 @@
  */
 #include "internal.h"
 
-#define LIVENESS_FIRST_NS 200000u  /* a claim is held for one short write */
+#define LIVENESS_FIRST_NS 200000u   /* a claim is held for one short write */
 #define LIVENESS_PERIOD_NS 1000000u /* then look once a millisecond */
 #define STALLS_BEFORE_ORPHAN 64u
 
@@ -115,11 +115,14 @@ int mmf__read_stall(void *vctx, struct mmf_slot *s, uint64_t spins) {
             if (ns->readonly) return MMFI_STALL_READ_THROUGH;
             repair_for_reader(ns, s, 0);
         } else if (owner && !mmf__alive(ns, owner)) {
-            if (!ns->readonly) repair_for_reader(ns, s, owner);
-            else if (!(owner & MMF_OWNER_STRUCT)) return MMFI_STALL_READ_THROUGH;
+            if (!ns->readonly)
+                repair_for_reader(ns, s, owner);
+            else if (!(owner & MMF_OWNER_STRUCT))
+                return MMFI_STALL_READ_THROUGH;
             /* a read-only reader cannot repair a dead structural change: it
                waits for a read-write process to (any write or lock does) */
-            else if (c->waiting) return stall_busy(c, s);
+            else if (c->waiting)
+                return stall_busy(c, s);
         } else if (owner && c->waiting) {
             return stall_busy(c, s); /* a live writer: the waiter sleeps until it ends */
         }

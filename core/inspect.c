@@ -3,7 +3,6 @@
 #include <string.h>
 #include <time.h>
 
-
 #include "internal.h"
 #include "../common/words.h"
 
@@ -32,9 +31,12 @@ int mmf_foreach(mmf *ns, mmf_visit_fn fn, void *ctx) {
             cap = hit.len;
             continue; /* read slot i again */
         }
-        if (r == MMFI_ESTALL) rc = rctx.err;
-        else if (r < 0) rc = MMF_ECORRUPT;
-        else if (r == MMFI_FOUND) rc = fn(key, buf, hit.len, hit.version, ctx);
+        if (r == MMFI_ESTALL)
+            rc = rctx.err;
+        else if (r < 0)
+            rc = MMF_ECORRUPT;
+        else if (r == MMFI_FOUND)
+            rc = fn(key, buf, hit.len, hit.version, ctx);
         i++;
     }
     free(buf);
@@ -283,8 +285,7 @@ static void dump_preview(FILE *out, const unsigned char *v, size_t len) {
 }
 
 /* The geometry's changes, oldest first (the last MMF_HISTORY of them). */
-static void dump_history(const struct mmf_header *h, uint64_t grows, uint64_t rebuilds,
-                         FILE *out) {
+static void dump_history(const struct mmf_header *h, uint64_t grows, uint64_t rebuilds, FILE *out) {
     static const char *const what[] = {"?", "slots", "heap units", "index entries",
                                        "index entries (compacted)"};
     uint64_t n = load_relaxed(&h->history_count); /* a snapshot */

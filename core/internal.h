@@ -57,7 +57,7 @@ struct mmf {
     bool registered; /* this handle has registered, maybe in a parent process */
     double timeout, spin;
     struct mmf_self *self;
-    int fd;           /* the namespace file, not the mapped description: its locks */
+    int fd; /* the namespace file, not the mapped description: its locks */
     uint64_t dev, ino;
     char *path;
 };
@@ -163,7 +163,7 @@ int mmf__recover(mmf *ns);
 struct mmf_live_cursor {
     const struct mmfi_table *t;
     struct mmfi_view v; /* the index in use, loaded at the first call */
-    uint64_t pos; /* next index entry to look at */
+    uint64_t pos;       /* next index entry to look at */
     uint64_t off[3];
     unsigned order[3];
     int n, next; /* blocks of the current slot, and the next one to yield */

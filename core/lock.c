@@ -74,7 +74,8 @@ static int timed_lock(pthread_mutex_t *m, const mmf_deadline *d) {
     struct timespec mono, real;
     clock_gettime(CLOCK_MONOTONIC, &mono);
     clock_gettime(CLOCK_REALTIME, &real);
-    int64_t left = (int64_t)(d->at.tv_sec - mono.tv_sec) * 1000000000 + (d->at.tv_nsec - mono.tv_nsec);
+    int64_t left =
+        (int64_t)(d->at.tv_sec - mono.tv_sec) * 1000000000 + (d->at.tv_nsec - mono.tv_nsec);
     int64_t at = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec + (left > 0 ? left : 0);
     struct timespec abs = {(time_t)(at / 1000000000), (long)(at % 1000000000)};
     return pthread_mutex_timedlock(m, &abs);
@@ -126,7 +127,7 @@ void mmf__recover_try(mmf *ns) {
    ends. Called with the mutex held and the lock word set. */
 static int wait_for_claims(mmf *ns, uint64_t me, const mmf_deadline *d) {
     uint64_t used = load_relaxed(&ns->hdr->slots_used); /* mutex held */
-    uint64_t nslots = load_relaxed(&ns->t.nslots); /* mutex held, synced */
+    uint64_t nslots = load_relaxed(&ns->t.nslots);      /* mutex held, synced */
     for (uint64_t i = 0; i < used && i < nslots; i++) {
         struct mmf_slot *s = &ns->t.slots[i];
         uint64_t next_check = 0;

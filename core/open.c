@@ -146,9 +146,12 @@ static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
         rc = mmf__errno_code(errno);
         goto fail;
     }
-    if (!S_ISREG(st.st_mode)) rc = MMF_ECORRUPT;
-    else if (st.st_uid != geteuid() && (st.st_mode & S_IWOTH)) rc = MMF_EPERM;
-    else if (st.st_size < (off_t)MMF_INDEX_OFF) rc = MMF_ECORRUPT;
+    if (!S_ISREG(st.st_mode))
+        rc = MMF_ECORRUPT;
+    else if (st.st_uid != geteuid() && (st.st_mode & S_IWOTH))
+        rc = MMF_EPERM;
+    else if (st.st_size < (off_t)MMF_INDEX_OFF)
+        rc = MMF_ECORRUPT;
     if (rc) goto fail;
     size = (uint64_t)st.st_size;
     base = mmap(NULL, size, PROT_READ | (rw ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
@@ -223,7 +226,8 @@ static int commit_initial(int fd, const struct mmf_geom *g, const struct mmf_com
     int rc = mmf__commit(fd, 0, MMF_INDEX_OFF);
     if (!rc) rc = mmf__commit(fd, g->index_off[0], index < 4096 ? 4096 : index);
     if (!rc) rc = mmf__commit(fd, g->slots_off, c->slots * MMF_SLOT_SIZE);
-    for (int i = 0; i < 2 && !rc; i++) rc = mmf__commit(fd, off[i], len[i]);
+    for (int i = 0; i < 2 && !rc; i++)
+        rc = mmf__commit(fd, off[i], len[i]);
     return rc;
 }
 
@@ -356,7 +360,8 @@ int mmf_close(mmf *ns) {
        handle that took it first), not one taken through another handle */
     if (mmf__registered_here(ns) &&
         TOKEN_SAME_REG(load_relaxed(&ns->hdr->lock_owner), load_relaxed(&ns->self->token)))
-        while (mmf__holds_lock(ns)) mmf_unlock(ns);
+        while (mmf__holds_lock(ns))
+            mmf_unlock(ns);
     /* a read-only handle only closes: its share of the readers' byte may be
        a forked child's too (same description), so it cannot tell whether it
        is the last; a namespace it leaves behind is stale for the next opener */

@@ -36,7 +36,8 @@ bool mmf__deadline_passed(const mmf_deadline *d) {
     if (d->forever) return false;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > d->at.tv_sec || (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec);
+    return now.tv_sec > d->at.tv_sec ||
+           (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec);
 }
 
 uint64_t mmf__now_ns(void) {
@@ -83,8 +84,10 @@ void mmf__futex_wake_all(mmf_a32 *word) {
 }
 
 int mmf__ofd_trylock(int fd, uint64_t byte, bool exclusive) {
-    struct flock fl = {.l_type = exclusive ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET,
-                       .l_start = (off_t)byte, .l_len = 1};
+    struct flock fl = {.l_type = exclusive ? F_WRLCK : F_RDLCK,
+                       .l_whence = SEEK_SET,
+                       .l_start = (off_t)byte,
+                       .l_len = 1};
     if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return 0;
     if (errno == EAGAIN || errno == EACCES) return 1;
     return mmf__errno_code(errno);
@@ -184,9 +187,8 @@ void mmf__proc_self(mmf_proc_id *me) {
     me->pidns = proc_is_ours(me->pid) ? pid_namespace() : 0;
     /* the start time tells two processes of one pid apart (the explicit
        lock's holder); it is never compared across processes' clocks */
-    me->start = proc_stat("/proc/self/stat", &pid, &state, &start) && pid == me->pid
-                    ? (uint32_t)start
-                    : 0;
+    me->start =
+        proc_stat("/proc/self/stat", &pid, &state, &start) && pid == me->pid ? (uint32_t)start : 0;
 }
 
 /* Whether pid is a zombie with no live thread: its status says "State: Z"

@@ -205,10 +205,10 @@ int mmf__registrations(mmf *ns, mmf_proc_id out[MMF_REGS], size_t *count) {
                            load32_relaxed(&r->pidns)};
         fence_acquire(); /* the fields above are read before the incarnation below */
         if (load32_relaxed(&r->incarnation) != inc) continue; /* changed hands meanwhile */
-        if (who.pid && mmf__proc_gone(&who, &me)) continue; /* an inherited lock */
+        if (who.pid && mmf__proc_gone(&who, &me)) continue;   /* an inherited lock */
         size_t j = 0;
-        while (j < n && !(out[j].pid == who.pid && out[j].pidns == who.pidns &&
-                          out[j].start == who.start))
+        while (j < n &&
+               !(out[j].pid == who.pid && out[j].pidns == who.pidns && out[j].start == who.start))
             j++;
         if (j < n) continue; /* another handle of a process already counted */
         out[n++] = who;
@@ -224,7 +224,8 @@ int mmf_attached(mmf *ns, int32_t *pids, size_t cap, size_t *count) {
     size_t n = 0;
     int rc = mmf__registrations(ns, all, &n);
     if (!rc) {
-        for (size_t i = 0; i < n && i < cap; i++) pids[i] = (int32_t)all[i].pid;
+        for (size_t i = 0; i < n && i < cap; i++)
+            pids[i] = (int32_t)all[i].pid;
         *count = n;
     }
     free(all);

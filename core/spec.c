@@ -26,10 +26,20 @@ int mmf_parse_size(const char *v, uint64_t *out) {
     unsigned long long n = strtoull(v, &end, 10);
     unsigned shift = 0;
     switch (toupper((unsigned char)*end)) {
-    case 'K': shift = 10; end++; break;
-    case 'M': shift = 20; end++; break;
-    case 'G': shift = 30; end++; break;
-    default: break;
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    default:
+        break;
     }
     if (toupper((unsigned char)*end) == 'B') end++;
     if (errno || *end || n > (UINT64_MAX >> shift)) return MMF_EINVAL;

@@ -64,32 +64,32 @@ MMF_API const char *mmf_version(void);
 
 typedef struct mmf mmf; /* opaque: one process's view of a namespace */
 
-enum {                  /* every function returns one of these; 0 = success */
-    MMF_OK = 0,
-    MMF_ENOTFOUND = -1, /* no such variable */
-    MMF_ENOENT = -2,    /* no such namespace (reuse / attach-only) */
-    MMF_EEXIST = -3,    /* namespace already exists (exclusive creation) */
-    MMF_ENOSPC = -4,    /* heap or index full: nothing was changed */
-    MMF_ETIMEDOUT = -5, /* the namespace lock was not had within the timeout */
-    MMF_ERANGE = -6,    /* caller's buffer too small; *len says how much is needed */
-    MMF_EINVAL = -7,    /* bad argument (NULL, bad name, key too long, ...) */
-    MMF_ECORRUPT = -8,  /* the mapping failed validation */
-    MMF_EVERSION = -9,  /* the namespace has another layout version */
-    MMF_ECONFLICT = -10, /* compare-and-set: version did not match */
-    MMF_EPERM = -11,    /* permission denied by the OS */
-    MMF_ENOLOCK = -12,  /* autolock is off and the caller does not hold the lock */
-    MMF_ESYS = -13,     /* other OS error; errno is kept */
-    MMF_ENOMEM = -14,   /* this process ran out of memory; nothing changed */
+enum { /* every function returns one of these; 0 = success */
+       MMF_OK = 0,
+       MMF_ENOTFOUND = -1,  /* no such variable */
+       MMF_ENOENT = -2,     /* no such namespace (reuse / attach-only) */
+       MMF_EEXIST = -3,     /* namespace already exists (exclusive creation) */
+       MMF_ENOSPC = -4,     /* heap or index full: nothing was changed */
+       MMF_ETIMEDOUT = -5,  /* the namespace lock was not had within the timeout */
+       MMF_ERANGE = -6,     /* caller's buffer too small; *len says how much is needed */
+       MMF_EINVAL = -7,     /* bad argument (NULL, bad name, key too long, ...) */
+       MMF_ECORRUPT = -8,   /* the mapping failed validation */
+       MMF_EVERSION = -9,   /* the namespace has another layout version */
+       MMF_ECONFLICT = -10, /* compare-and-set: version did not match */
+       MMF_EPERM = -11,     /* permission denied by the OS */
+       MMF_ENOLOCK = -12,   /* autolock is off and the caller does not hold the lock */
+       MMF_ESYS = -13,      /* other OS error; errno is kept */
+       MMF_ENOMEM = -14,    /* this process ran out of memory; nothing changed */
 };
 
 /* A short English description of an MMF_E* code, strerror() of a positive
    errno value, "unknown error" otherwise. */
 MMF_API const char *mmf_strerror(int err);
 
-#define MMF_KEY_MAX 255       /* longest key, in bytes */
-#define MMF_NAME_MAX 200      /* longest namespace name */
-#define MMF_VALUE_MAX 0xffffffffu /* longest value, in bytes (the heap is usually the limit) */
-#define MMF_DEFAULT_SIZE (64u << 10)       /* where a namespace created with size 0 starts */
+#define MMF_KEY_MAX 255              /* longest key, in bytes */
+#define MMF_NAME_MAX 200             /* longest namespace name */
+#define MMF_VALUE_MAX 0xffffffffu    /* longest value, in bytes (the heap is usually the limit) */
+#define MMF_DEFAULT_SIZE (64u << 10) /* where a namespace created with size 0 starts */
 #define MMF_DEFAULT_MAX_SIZE (1ull << 30) /* how far one created with max_size 0 may grow */
 
 typedef struct mmf_options {
@@ -125,9 +125,10 @@ typedef struct mmf_options {
 } mmf_options;
 #ifdef __cplusplus
 #define MMF_OPTIONS_INIT                                                                           \
-    {nullptr, nullptr, 0, 0, false, false, true, 10.0, 0600, false, 0, false, false, 0.0}
+    { nullptr, nullptr, 0, 0, false, false, true, 10.0, 0600, false, 0, false, false, 0.0 }
 #else
-#define MMF_OPTIONS_INIT {.autolock = true, .timeout = 10.0, .mode = 0600}
+#define MMF_OPTIONS_INIT                                                                           \
+    { .autolock = true, .timeout = 10.0, .mode = 0600 }
 #endif
 
 /*

@@ -53,9 +53,9 @@ enum {
 
 struct mmfi_table {
     unsigned char *base;
-    mmf_a64 *desc;       /* the header's index_desc */
-    mmf_a64 *buf[2];     /* the two index buffers */
-    uint64_t mask_max;   /* capacity of a buffer - 1 */
+    mmf_a64 *desc;     /* the header's index_desc */
+    mmf_a64 *buf[2];   /* the two index buffers */
+    uint64_t mask_max; /* capacity of a buffer - 1 */
     struct mmf_slot *slots;
     mmf_a64 nslots;                 /* slots committed, as last seen (only rises) */
     uint64_t slots_max;             /* the reserve */
@@ -143,8 +143,8 @@ typedef struct mmfi_stall {
 } mmfi_stall;
 
 typedef struct mmfi_hit {
-    uint64_t slot;        /* index of the slot */
-    uint64_t version;     /* gen of the copy */
+    uint64_t slot;    /* index of the slot */
+    uint64_t version; /* gen of the copy */
     uint64_t vstate;
     uint64_t incarnation; /* the slot's, read with the copy */
     size_t len;           /* value length */
@@ -153,8 +153,8 @@ typedef struct mmfi_hit {
 /* Lock-free lookup: copies the value into buf if it fits in cap.
    MMFI_FOUND, MMFI_MISSING, MMFI_SMALL (hit->len says how much), MMFI_ECORRUPT
    or MMFI_ESTALL. */
-int mmfi_get(struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap,
-             mmfi_hit *hit, const mmfi_stall *st);
+int mmfi_get(struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t cap, mmfi_hit *hit,
+             const mmfi_stall *st);
 
 /* Lock-free read of the slot that incarnation inc names (MMF_INC_SLOT, <
    nslots: the caller checked) if it still shows inc: as mmfi_get, or
@@ -187,8 +187,7 @@ int mmfi_find_for_write(const struct mmfi_table *t, const struct mmfi_view *v,
 
 /* Whether slot s holds key (caller holds the claim or the mutex); <0 if its
    key block is out of bounds. */
-int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s,
-                   const struct mmfi_key *k);
+int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s, const struct mmfi_key *k);
 
 /* Stores an index entry (release: a reader that loads it sees the slot it
    names written whole). Mutex held. */

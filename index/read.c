@@ -200,8 +200,8 @@ uint64_t mmfi_probe_length(const struct mmfi_table *t, const struct mmfi_key *k)
     return i;
 }
 
-static int read_slot_at(const struct mmfi_table *t, uint64_t i, char *keybuf, void *buf,
-                        size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
+static int read_slot_at(const struct mmfi_table *t, uint64_t i, char *keybuf, void *buf, size_t cap,
+                        mmfi_hit *hit, const mmfi_stall *st) {
     struct mmf_slot *s = &t->slots[i];
     uint64_t spins = 0;
     for (;;) {

@@ -21,12 +21,12 @@
 
 unsigned mmfi_key_order(size_t klen) {
     unsigned k = 0;
-    while (((uint64_t)MMFA_UNIT << k) < klen) k++;
+    while (((uint64_t)MMFA_UNIT << k) < klen)
+        k++;
     return k;
 }
 
-int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s,
-                   const struct mmfi_key *k) {
+int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s, const struct mmfi_key *k) {
     /* relaxed: hash and key change only under the mutex / claim we hold */
     if (load_relaxed(&s->hash) != k->hash) return 0;
     uint64_t vs = load_relaxed(&s->vstate);
@@ -124,14 +124,16 @@ int mmfi_end_dead_write(struct mmf_slot *s) {
 uint64_t mmfi_apply_image(struct mmf_slot *s, const struct mmf_slot_image *img, uint64_t min_gen) {
     uint64_t odd = seq_write_begin(&s->gen, min_gen);
     /* relaxed: all ordered by seq_write_begin's fence and seq_write_end */
-    for (unsigned i = 0; i < MMF_KEY_INLINE / 8; i++) store_relaxed(&s->key[i], img->key[i]);
+    for (unsigned i = 0; i < MMF_KEY_INLINE / 8; i++)
+        store_relaxed(&s->key[i], img->key[i]);
     store_relaxed(&s->incarnation, img->incarnation); /* validated by gen, as the key */
     store_relaxed(&s->key_off, img->key_off);
     store_relaxed(&s->blk[0], img->blk[0]);
     store_relaxed(&s->blk[1], img->blk[1]);
     MMF_CRASH_POINT("publish.half");
     if (VS_ORDER(img->vstate) == MMF_ORDER_INLINE)
-        for (unsigned i = 0; i < MMF_VALUE_INLINE / 8; i++) store_relaxed(&s->ival[0][i], img->ival[i]);
+        for (unsigned i = 0; i < MMF_VALUE_INLINE / 8; i++)
+            store_relaxed(&s->ival[0][i], img->ival[i]);
     store_relaxed(&s->vstate, img->vstate);
     store_relaxed(&s->hash, img->hash);
     seq_write_end(&s->gen, odd);
@@ -158,7 +160,8 @@ void mmfi_make_image(struct mmf_slot_image *img, const struct mmfi_key *k, uint6
     img->blk[1] = blk1;
     img->key_off = key_off;
     if (k->len <= MMF_KEY_INLINE)
-        for (size_t i = 0; i < words_for(k->len); i++) img->key[i] = k->words[i];
+        for (size_t i = 0; i < words_for(k->len); i++)
+            img->key[i] = k->words[i];
 }
 
 uint64_t mmfi_trim_tombstones(const struct mmfi_view *v, uint64_t pos) {
