@@ -1,5 +1,5 @@
-/* Shared by the parts of test_crash: the state of a child process, seen
-   without reaping it, and the CPU time spent. */
+/* Shared by the parts of test_crash and by test_grow: the state of a child
+   process, seen without reaping it, and the CPU time spent. */
 #ifndef MMF_TESTS_CRASH_COMMON_H
 #define MMF_TESTS_CRASH_COMMON_H
 

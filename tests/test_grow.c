@@ -28,7 +28,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include "testutil.h"
+#include "crash_common.h"
 
 /* core/inspect.c: entries a lookup of key visits in the index in use */
 uint64_t mmf__probes(mmf *ns, const char *key);
@@ -862,27 +862,6 @@ static void test_handles_survive_growth(void) {
 
 /* ---- 6. a reader stopped during growth --------------------------------- */
 
-/* The state letter of /proc/PID/stat (R, S, T, ...), or 0. */
-static char proc_state(pid_t pid) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' ? p[2] : 0;
-}
-
-static int await_stopped(pid_t pid) {
-    for (int i = 0; i < 20000; i++) {
-        if (proc_state(pid) == 'T') return 1;
-        usleep(1000);
-    }
-    return 0;
-}
-
 /* The reader: read-only, attached while the namespace was 64 KiB. It reads
    w0.0 .. w0.<count - 1> over and over (count: a variable the parent
    raises), checking each, until "done"; then everything once more. */
@@ -991,7 +970,7 @@ static void stopped_reader_test(bool pidns) {
     for (int round = 0; round < 30; round++) {
         usleep((useconds_t)(rnd(&s) % 3000)); /* somewhere in its reads */
         kill(pid, SIGSTOP);
-        stopped_ok &= await_stopped(pid);
+        stopped_ok &= await_state(pid, 'T');
         /* while it is stopped, the index is rebuilt several times (a probe
            it was in may be in a buffer cleared and refilled since), slots
            and heap grow */
