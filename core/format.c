@@ -15,11 +15,6 @@
 #define MIN_LOG2CAP 3u        /* 8 entries */
 #define MIN_LOG2CAP_MAX 9u    /* a buffer of whole pages: 512 entries */
 #define MAX_SIZE (1ull << 46) /* 64 TiB */
-#define SLOT_GRAIN 16u        /* slots are committed 16 (a page) at a time */
-
-static uint64_t page_up(uint64_t n) {
-    return (n + 4095) & ~4095ull;
-}
 
 static unsigned log2_at_least(uint64_t n, unsigned lo) {
     unsigned k = lo;
@@ -28,14 +23,11 @@ static unsigned log2_at_least(uint64_t n, unsigned lo) {
     return k;
 }
 
-static uint64_t page_down(uint64_t n) {
-    return n & ~4095ull;
-}
-
 uint64_t mmf__heap_pages(const struct mmfa_geometry *g, uint64_t units) {
     if (units == 0) return 0;
-    uint64_t m0 = g->meta_off, m1 = m0 + page_up(units);
-    uint64_t a0 = page_down(g->arena_off), a1 = page_up(g->arena_off + (units << MMFA_UNIT_SHIFT));
+    uint64_t m0 = g->meta_off, m1 = m0 + mmf__page_up(units);
+    uint64_t a0 = mmf__page_down(g->arena_off),
+             a1 = mmf__page_up(g->arena_off + (units << MMFA_UNIT_SHIFT));
     uint64_t overlap = m1 > a0 ? m1 - a0 : 0;
     return (m1 - m0) + (a1 - a0) - overlap;
 }
@@ -46,18 +38,18 @@ int mmf__plan(const mmf_options *opt, struct mmf_geom *g, struct mmf_commit *c) 
     uint64_t max = opt->max_size ? opt->max_size : MMF_DEFAULT_MAX_SIZE;
     if (!opt->max_size && max < size) max = size;
     if (size > MAX_SIZE || max > MAX_SIZE || max < size) return MMF_EINVAL;
-    size = page_up(size);
-    max = page_up(max);
+    size = mmf__page_up(size);
+    max = mmf__page_up(max);
     /* by default, a slot (256 B) and its entries for every 2 KiB */
     uint64_t vars = opt->max_vars ? opt->max_vars : size / 2048;
     if (vars < 16 && !opt->max_vars) vars = 16;
     if (vars == 0 || vars > MMF_MAX_VARS) return MMF_EINVAL;
-    vars = (vars + SLOT_GRAIN - 1) / SLOT_GRAIN * SLOT_GRAIN;
-    if (vars > MMF_MAX_VARS) vars -= SLOT_GRAIN;
+    vars = (vars + MMF_SLOT_GRAIN - 1) / MMF_SLOT_GRAIN * MMF_SLOT_GRAIN;
+    if (vars > MMF_MAX_VARS) vars -= MMF_SLOT_GRAIN;
     /* no more variables than max_size has slots for, and the entries say */
     uint64_t slots_max = max / MMF_SLOT_SIZE;
     if (slots_max > MMF_MAX_VARS) slots_max = MMF_MAX_VARS;
-    slots_max = slots_max / SLOT_GRAIN * SLOT_GRAIN;
+    slots_max = slots_max / MMF_SLOT_GRAIN * MMF_SLOT_GRAIN;
     if (slots_max < vars) slots_max = vars;
     /* entries at most half full: short probes */
     unsigned lg_max = log2_at_least(2 * slots_max, MIN_LOG2CAP_MAX);
@@ -71,10 +63,10 @@ int mmf__plan(const mmf_options *opt, struct mmf_geom *g, struct mmf_commit *c) 
     g->slots_off = g->index_off[1] + ((uint64_t)8 << lg_max);
     uint64_t heap_off = g->slots_off + slots_max * MMF_SLOT_SIZE;
     if (mmfa_plan(heap_off, max, &g->heap)) return MMF_EINVAL;
-    g->size = page_up(g->heap.arena_off + (g->heap.units << MMFA_UNIT_SHIFT));
+    g->size = mmf__page_up(g->heap.arena_off + (g->heap.units << MMFA_UNIT_SHIFT));
     /* what size commits: header and registrations, the first index buffer,
        the slots, and the rest for the heap */
-    uint64_t fixed = MMF_INDEX_OFF + page_up((uint64_t)8 << c->log2cap) + vars * MMF_SLOT_SIZE;
+    uint64_t fixed = MMF_INDEX_OFF + mmf__page_up((uint64_t)8 << c->log2cap) + vars * MMF_SLOT_SIZE;
     if (size < fixed + 4096) return MMF_EINVAL; /* no room for a heap */
     c->units = mmfa_units_for_bytes(&g->heap, size - fixed);
     while (c->units && mmf__heap_pages(&g->heap, c->units) > size - fixed)

@@ -16,12 +16,7 @@
 #include "internal.h"
 #include "../common/crash.h"
 
-#define SLOT_GRAIN 16u /* a page of slots */
 #define FIXED_BYTES ((uint64_t)MMF_INDEX_OFF)
-
-static uint64_t page_up(uint64_t n) {
-    return (n + 4095) & ~4095ull;
-}
 
 static uint64_t heap_units(mmf *ns) {
     return (load_relaxed(&ns->t.heap_hi) - ns->t.heap_lo) >> MMFA_UNIT_SHIFT; /* a cache */
@@ -54,10 +49,11 @@ static void record(mmf *ns, uint32_t kind, uint64_t from, uint64_t to) {
     e->to = to;
     store_relaxed(&h->history_count, n + 1);
     if (kind != MMF_COMPACT_INDEX) store_relaxed(&h->grows, load_relaxed(&h->grows) + 1);
-    MMF_DEBUG(ns, "grew: %s %llu -> %llu",
-              kind == MMF_GROW_SLOTS  ? "slots"
-              : kind == MMF_GROW_HEAP ? "heap units"
-                                      : "index entries",
+    MMF_DEBUG(ns, "%s %llu -> %llu",
+              kind == MMF_GROW_SLOTS   ? "grew: slots"
+              : kind == MMF_GROW_HEAP  ? "grew: heap units"
+              : kind == MMF_GROW_INDEX ? "grew: index entries"
+                                       : "compacted: index entries",
               (unsigned long long)from, (unsigned long long)to);
 }
 
@@ -72,17 +68,17 @@ int mmf__sync(mmf *ns) {
 int mmf__grow_slots(mmf *ns) {
     struct mmf_header *h = ns->hdr;
     uint64_t have = load_relaxed(&ns->t.nslots), max = ns->geo.slots_max;
-    uint64_t want = have * 2 < have + SLOT_GRAIN ? have + SLOT_GRAIN : have * 2;
-    uint64_t afford = have + room(ns) / MMF_SLOT_SIZE / SLOT_GRAIN * SLOT_GRAIN;
+    uint64_t want = have * 2 < have + MMF_SLOT_GRAIN ? have + MMF_SLOT_GRAIN : have * 2;
+    uint64_t afford = have + room(ns) / MMF_SLOT_SIZE / MMF_SLOT_GRAIN * MMF_SLOT_GRAIN;
     if (want > max) want = max;
     if (want > afford) want = afford;
     if (want <= have) return MMF_ENOSPC;
     int rc = mmf__commit(ns->fd, ns->geo.slots_off + have * MMF_SLOT_SIZE,
                          (want - have) * MMF_SLOT_SIZE);
-    if (rc == MMF_ENOSPC && want > have + SLOT_GRAIN) { /* a full filesystem: the least */
-        want = have + SLOT_GRAIN;
+    if (rc == MMF_ENOSPC && want > have + MMF_SLOT_GRAIN) { /* a full filesystem: the least */
+        want = have + MMF_SLOT_GRAIN;
         rc = mmf__commit(ns->fd, ns->geo.slots_off + have * MMF_SLOT_SIZE,
-                         SLOT_GRAIN * MMF_SLOT_SIZE);
+                         MMF_SLOT_GRAIN * MMF_SLOT_SIZE);
     }
     if (rc) return rc;
     MMF_CRASH_POINT("grow.slots.committed");
@@ -128,7 +124,8 @@ int mmf__grow_heap(mmf *ns, unsigned order) {
 static int rebuild(mmf *ns, const struct mmfi_view *cur, unsigned lg) {
     struct mmf_header *h = ns->hdr;
     unsigned other = !MMF_DESC_BUF(cur->desc);
-    uint64_t need = page_up((uint64_t)8 << lg), have = load_relaxed(&h->index_committed[other]);
+    uint64_t need = mmf__page_up((uint64_t)8 << lg),
+             have = load_relaxed(&h->index_committed[other]);
     if (need > have) {
         if (need - have > room(ns)) return MMF_ENOSPC;
         int rc = mmf__commit(ns->fd, ns->geo.index_off[other] + have, need - have);

@@ -178,6 +178,16 @@ void mmf__slot_free(mmf *ns, uint64_t slot);
    out of range or one named by another entry. */
 int mmf__slots_rebuild(mmf *ns);
 
+#define MMF_SLOT_GRAIN 16u /* slots are committed a page (16) at a time */
+
+/* Offsets and lengths in whole pages, as posix_fallocate allocates them. */
+MMF_INLINE uint64_t mmf__page_up(uint64_t n) {
+    return (n + 4095) & ~4095ull;
+}
+MMF_INLINE uint64_t mmf__page_down(uint64_t n) {
+    return n & ~4095ull;
+}
+
 /* format.c: a new namespace's layout, and the checks of an existing one */
 int mmf__plan(const mmf_options *opt, struct mmf_geom *g, struct mmf_commit *c);
 /* Writes a new namespace's header and heap into base (a fresh, zeroed
