@@ -263,6 +263,13 @@ static void json_string(FILE *out, const char *s) {
     fputc('"', out);
 }
 
+/* The end of a skipped system's object: why it did not run. */
+static void json_skipped(FILE *out, const char *why) {
+    fprintf(out, ",\"skipped\":");
+    json_string(out, why);
+    fputc('}', out);
+}
+
 static void machine(FILE *out) {
     struct utsname u;
     uname(&u);
@@ -323,9 +330,7 @@ void report_json(FILE *out, const bench_run *r) {
         fprintf(out, ",\"workload\":");
         json_string(out, x->workload);
         if (x->skipped) {
-            fprintf(out, ",\"skipped\":");
-            json_string(out, x->why);
-            fputc('}', out);
+            json_skipped(out, x->why);
             continue;
         }
         fprintf(
@@ -356,9 +361,7 @@ void report_json(FILE *out, const bench_run *r) {
         fprintf(out, "%s\n {\"system\":", i ? "," : "");
         json_string(out, x->system);
         if (x->skipped) {
-            fprintf(out, ",\"skipped\":");
-            json_string(out, x->why);
-            fputc('}', out);
+            json_skipped(out, x->why);
             continue;
         }
         fprintf(out,
@@ -396,9 +399,7 @@ void report_json(FILE *out, const bench_run *r) {
         json_string(out, x->system);
         fprintf(out, ",\"presize\":%u", x->presize);
         if (x->skipped) {
-            fprintf(out, ",\"skipped\":");
-            json_string(out, x->why);
-            fputc('}', out);
+            json_skipped(out, x->why);
             continue;
         }
         fprintf(out,
