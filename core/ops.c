@@ -8,6 +8,48 @@
  * record so that a kill -9 at any point is rolled forward by recovery.
  * Failures before the intent record is READY free what they allocated and
  * change nothing.
+ *
+ * Each step, by its crash point (tests/test_crash.c kills at every one):
+ * what a kill -9 there leaves, and who repairs it. "Recovery" is the next
+ * process to take the mutex (core/recover.c); "a claimer" is any read-write
+ * reader or writer that meets the dead writer's claim (core/claim.c).
+ *
+ *   in place (claim, no mutex)
+ *     inplace.claimed        nothing written          a claimer clears the claim
+ *     inplace.written        gen odd, old value whole a claimer ends the odd gen
+ *     inplace.flipped        gen odd, new value whole a claimer ends the odd gen
+ *     inplace.before_release the write done, claimed  a claimer clears the claim
+ *   before any structural write (grow.c, index/rebuild.c)
+ *     grow.*.committed       file allocated, no count nothing visible; the next
+ *                                                     growth commits it again
+ *     alloc.grow.published   heap count up, new units recovery's free-list rebuild
+ *                            on no free list          takes them in
+ *     rebuild.filled         the old index in use     nothing to repair
+ *     rebuild.published      the new index in use,    recovery recounts
+ *                            counters not yet reset
+ *   insert (mutex)
+ *     insert.slot            a slot taken, unnamed    recovery's slot-chain rebuild
+ *     alloc.split/merge      blocks taken, unnamed    recovery's free-list rebuild
+ *     insert.claimed         the slot claimed         recovery clears the claim
+ *     publish.ready          intent READY             recovery applies the intent:
+ *     publish.half           slot half written          the slot image, then the
+ *     publish.before_entry   slot written, no entry     entry (idempotent)
+ *     publish.before_clear   published, intent READY
+ *     insert.before_release  published, claimed       recovery clears the claim
+ *   replace (mutex; a value that outgrew its blocks)
+ *     replace.blocks         new blocks, unnamed      recovery's free-list rebuild
+ *     publish.*              as for insert, no entry  recovery applies the intent
+ *     replace.before_free    old blocks unnamed       recovery's free-list rebuild
+ *   delete (mutex)
+ *     delete.claimed         nothing changed, claimed recovery clears the claim
+ *     publish.*              as for insert; the entry recovery applies the intent
+ *                            becomes a tombstone
+ *     delete.published       deleted, claimed         recovery clears the claim
+ *     delete.blocks_freed    the slot on no chain     recovery's slot-chain rebuild
+ *     delete.before_trim     tombstones not trimmed   recovery trims and recounts
+ * Readers never wait for a repair: until the entry is stored they do not
+ * find the new variable, and an odd gen (or a dead in-place writer's) they
+ * wait out or read through (index/read.c).
  */
 #include <string.h>
 
