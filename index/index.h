@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "../common/layout.h"
+#include "../common/words.h"
 #include "key.h"
 
 enum {
@@ -117,6 +118,36 @@ MMF_INLINE int mmfi_view_current(const struct mmfi_table *t, const struct mmfi_v
 MMF_INLINE int mmfi_block_ok(const struct mmfi_table *t, uint64_t off, uint64_t len) {
     uint64_t hi = load_relaxed(&t->heap_hi); /* relaxed: a cache of a count that only rises */
     return off >= t->heap_lo && off <= hi && len <= hi - off && !(off & 7);
+}
+
+/* Where the key of a slot whose vstate says klen lies: the slot itself, or
+   a checked key block; NULL if out of bounds. */
+MMF_INLINE const mmf_a64 *mmfi_key_words(const struct mmfi_table *t, const struct mmf_slot *s,
+                                         unsigned klen) {
+    if (klen <= MMF_KEY_INLINE) return s->key;
+    uint64_t ko = load_relaxed(&s->key_off); /* checked, then used */
+    if (!mmfi_block_ok(t, ko, klen)) return NULL;
+    return (const mmf_a64 *)(t->base + ko);
+}
+
+/* Whether slot s, whose vstate the caller loaded as vs, holds key k: 1
+   equal, 0 different, -1 its key block out of bounds. The one key
+   comparison: readers re-validate it with the slot's gen, writers call it
+   with the claim or the mutex held. Keys up to 16 bytes (two words in the
+   slot, zero past the key) compare without a loop. */
+MMF_INLINE int mmfi_key_matches(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t vs,
+                                const struct mmfi_key *k) {
+    size_t n = k->len;
+    if (VS_KLEN(vs) != n) return 0;
+    /* relaxed: seqlock-validated by a reader; stable under a writer's claim */
+    if (n <= 16)
+        return load_relaxed(&s->key[0]) == k->words[0] &&
+               (n <= 8 || load_relaxed(&s->key[1]) == k->words[1]);
+    const mmf_a64 *w = mmfi_key_words(t, s, (unsigned)n);
+    if (!w) return -1;
+    for (size_t i = 0; i < words_for(n); i++)
+        if (load_relaxed(&w[i]) != k->words[i]) return 0;
+    return 1;
 }
 
 /* The words of the current value that vstate vs names: an inline buffer or a

@@ -17,32 +17,6 @@
 
 #define SPINS_BEFORE_STALL 1024u
 
-/* Where the key of a slot with vstate vs lies, or NULL if out of bounds. */
-static inline const mmf_a64 *key_words(const struct mmfi_table *t, const struct mmf_slot *s,
-                                       unsigned klen) {
-    if (klen <= MMF_KEY_INLINE) return s->key;
-    uint64_t ko = load_relaxed(&s->key_off); /* checked, then used */
-    if (!mmfi_block_ok(t, ko, klen)) return NULL;
-    return (const mmf_a64 *)(t->base + ko);
-}
-
-/* 1 equal, 0 different, -1 key out of bounds. Keys up to 16 bytes (two
-   words in the slot) compare without a loop. */
-static inline int key_equal(const struct mmfi_table *t, const struct mmf_slot *s, uint64_t vs,
-                            const struct mmfi_key *k) {
-    size_t n = k->len;
-    if (VS_KLEN(vs) != n) return 0;
-    /* relaxed: seqlock-validated by the caller */
-    if (n <= 16)
-        return load_relaxed(&s->key[0]) == k->words[0] &&
-               (n <= 8 || load_relaxed(&s->key[1]) == k->words[1]);
-    const mmf_a64 *w = key_words(t, s, (unsigned)n);
-    if (!w) return -1;
-    for (size_t i = 0; i < words_for(n); i++)
-        if (load_relaxed(&w[i]) != k->words[i]) return 0;
-    return 1;
-}
-
 /* Waits out an odd gen on a slot that holds (or is becoming) our key.
    Returns 1 to read through, 0 to look again, <0 to give up. */
 static int stalled(const mmfi_stall *st, struct mmf_slot *s, uint64_t *spins) {
@@ -68,20 +42,31 @@ static inline int copy_value(const struct mmfi_table *t, const struct mmf_slot *
     return 0;
 }
 
-/* The variable in slot s, if it is still ours (key k, or with k NULL the
-   incarnation inc): MMFI_FOUND / MMFI_SMALL with the copy, MMFI_OTHER if
-   the slot holds something else by now. */
+/*
+ * The one seqlock read of a slot. Which variable the caller wants:
+ *  - key k: the variable with that key (MMFI_OTHER if the slot holds
+ *    another by now);
+ *  - k NULL, inc: the incarnation a handle cached (MMFI_OTHER likewise);
+ *  - k NULL, inc 0: whatever variable lives there, its key copied into
+ *    keybuf (MMFI_MISSING if none), for walks over the slots.
+ * MMFI_FOUND / MMFI_SMALL with the copy. Inlined, so each caller gets only
+ * its own case.
+ */
 static inline int read_slot(const struct mmfi_table *t, struct mmf_slot *s,
-                            const struct mmfi_key *k, uint64_t inc, void *buf, size_t cap,
-                            mmfi_hit *hit, const mmfi_stall *st) {
+                            const struct mmfi_key *k, uint64_t inc, char *keybuf, void *buf,
+                            size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
+    const int any = !k && !inc;
     uint64_t spins = 0;
     for (;;) {
         uint64_t g = seq_read_begin(&s->gen);
         /* relaxed: any hash or incarnation we act on is re-validated by the
            gen re-check */
         uint64_t sinc = load_relaxed(&s->incarnation);
-        if (k ? load_relaxed(&s->hash) != k->hash : sinc != inc)
+        if (any) {
+            if (load_relaxed(&s->hash) <= MMF_HASH_TOMB) return MMFI_MISSING;
+        } else if (k ? load_relaxed(&s->hash) != k->hash : sinc != inc) {
             return MMFI_OTHER; /* reused since the entry was read */
+        }
         int through = 0;
         if (__builtin_expect(g & 1, 0)) {
             int rc = stalled(st, s, &spins);
@@ -92,15 +77,24 @@ static inline int read_slot(const struct mmfi_table *t, struct mmf_slot *s,
         /* acquire: a read through a dead writer's odd gen copies the buffer its
            release store of vstate named, whole */
         uint64_t vs = load_acquire(&s->vstate);
+        unsigned klen = VS_KLEN(vs);
         if (k) {
-            int eq = key_equal(t, s, vs, k);
+            int eq = mmfi_key_matches(t, s, vs, k);
             if (__builtin_expect(eq <= 0, 0)) {
                 if (seq_read_retry(&s->gen, g)) continue;
                 return eq < 0 ? MMFI_ECORRUPT : MMFI_OTHER;
             }
-        } else if (VS_KLEN(vs) == 0) { /* a free slot: a torn read, or damage */
+        } else if (klen == 0) { /* a free slot: a torn read, or damage */
             if (seq_read_retry(&s->gen, g)) continue;
-            return MMFI_OTHER;
+            return any ? MMFI_ECORRUPT : MMFI_OTHER;
+        } else if (any) {
+            const mmf_a64 *kw = mmfi_key_words(t, s, klen);
+            if (!kw) {
+                if (seq_read_retry(&s->gen, g)) continue;
+                return MMFI_ECORRUPT;
+            }
+            words_load(keybuf, kw, klen);
+            keybuf[klen] = '\0';
         }
         size_t len = VS_LEN(vs);
         int rc = MMFI_FOUND;
@@ -156,7 +150,7 @@ static int get_once(const struct mmfi_table *t, const struct mmfi_key *k, void *
         if (ENTRY_LIVE(e) && ENTRY_TAG(e) == tag) {
             struct mmf_slot *s = mmfi_entry_slot(t, e);
             if (!s) return MMFI_ECORRUPT;
-            int rc = read_slot(t, s, k, 0, buf, cap, hit, st);
+            int rc = read_slot(t, s, k, 0, NULL, buf, cap, hit, st);
             if (rc != MMFI_OTHER) return rc;
         } else if (e == MMF_ENTRY_EMPTY) {
             break;
@@ -179,7 +173,7 @@ int mmfi_get(struct mmfi_table *t, const struct mmfi_key *k, void *buf, size_t c
 int mmfi_get_at(struct mmfi_table *t, uint64_t inc, void *buf, size_t cap, mmfi_hit *hit,
                 const mmfi_stall *st) {
     for (;;) {
-        int rc = read_slot(t, &t->slots[MMF_INC_SLOT(inc)], NULL, inc, buf, cap, hit, st);
+        int rc = read_slot(t, &t->slots[MMF_INC_SLOT(inc)], NULL, inc, NULL, buf, cap, hit, st);
         if (rc == MMFI_ECORRUPT && mmfi_refresh(t)) continue;
         return rc;
     }
@@ -200,54 +194,10 @@ uint64_t mmfi_probe_length(const struct mmfi_table *t, const struct mmfi_key *k)
     return i;
 }
 
-static int read_slot_at(const struct mmfi_table *t, uint64_t i, char *keybuf, void *buf, size_t cap,
-                        mmfi_hit *hit, const mmfi_stall *st) {
-    struct mmf_slot *s = &t->slots[i];
-    uint64_t spins = 0;
-    for (;;) {
-        uint64_t g = seq_read_begin(&s->gen);
-        uint64_t sh = load_relaxed(&s->hash); /* re-validated below */
-        if (sh <= MMF_HASH_TOMB) return MMFI_MISSING;
-        int through = 0;
-        if (g & 1) {
-            int rc = stalled(st, s, &spins);
-            if (rc < 0) return rc;
-            if (rc != MMFI_STALL_READ_THROUGH) continue;
-            through = 1;
-        }
-        /* acquire: a read through a dead writer's odd gen copies the buffer its
-           release store of vstate named, whole */
-        uint64_t vs = load_acquire(&s->vstate);
-        uint64_t inc = load_relaxed(&s->incarnation); /* validated with the rest */
-        unsigned klen = VS_KLEN(vs);
-        const mmf_a64 *kw = key_words(t, s, klen);
-        size_t len = VS_LEN(vs);
-        const mmf_a64 *v = len ? mmfi_value_words(t, s, vs) : NULL;
-        if (klen == 0 || !kw || (len && !v)) {
-            if (seq_read_retry(&s->gen, g)) continue;
-            return MMFI_ECORRUPT;
-        }
-        words_load(keybuf, kw, klen);
-        keybuf[klen] = '\0';
-        int rc = MMFI_FOUND;
-        if (len > cap)
-            rc = MMFI_SMALL;
-        else if (len)
-            words_load(buf, v, len);
-        if (seq_read_retry(&s->gen, g)) continue;
-        hit->slot = i;
-        hit->version = through ? g + 1 : g;
-        hit->incarnation = inc;
-        hit->vstate = vs;
-        hit->len = len;
-        return rc;
-    }
-}
-
 int mmfi_read_slot(struct mmfi_table *t, uint64_t i, char *keybuf, void *buf, size_t cap,
                    mmfi_hit *hit, const mmfi_stall *st) {
     for (;;) {
-        int rc = read_slot_at(t, i, keybuf, buf, cap, hit, st);
+        int rc = read_slot(t, &t->slots[i], NULL, 0, keybuf, buf, cap, hit, st);
         if (rc == MMFI_ECORRUPT && mmfi_refresh(t)) continue;
         return rc;
     }

@@ -29,17 +29,7 @@ unsigned mmfi_key_order(size_t klen) {
 int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s, const struct mmfi_key *k) {
     /* relaxed: hash and key change only under the mutex / claim we hold */
     if (load_relaxed(&s->hash) != k->hash) return 0;
-    uint64_t vs = load_relaxed(&s->vstate);
-    if (VS_KLEN(vs) != k->len) return 0;
-    const mmf_a64 *w = s->key;
-    if (k->len > MMF_KEY_INLINE) {
-        uint64_t ko = load_relaxed(&s->key_off);
-        if (!mmfi_block_ok(t, ko, k->len)) return MMFI_ECORRUPT;
-        w = (const mmf_a64 *)(t->base + ko);
-    }
-    for (size_t i = 0; i < words_for(k->len); i++)
-        if (load_relaxed(&w[i]) != k->words[i]) return 0;
-    return 1;
+    return mmfi_key_matches(t, s, load_relaxed(&s->vstate), k);
 }
 
 int mmfi_find_for_write(const struct mmfi_table *t, const struct mmfi_view *v,
