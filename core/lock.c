@@ -36,7 +36,10 @@ int mmf__mutex_init(pthread_mutex_t *m) {
 
 bool mmf__mutex_kind_ok(const pthread_mutex_t *m) {
 #ifdef __GLIBC__
-    /* glibc keeps the kind in a field of its own; no interface reads it */
+    /* glibc keeps the kind in a field of its own, and no interface reads
+       it; but a mutex of another kind must be refused: a robust
+       priority-inheritance one whose word names a thread that does not
+       exist makes glibc's lock abort the process (its assert on ESRCH) */
     pthread_mutex_t ref;
     if (mmf__mutex_init(&ref)) return false;
     bool same = ref.__data.__kind == m->__data.__kind;
