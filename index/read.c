@@ -47,15 +47,17 @@ static inline int copy_value(const struct mmfi_table *t, const struct mmf_slot *
  *  - key k: the variable with that key (MMFI_OTHER if the slot holds
  *    another by now);
  *  - k NULL, inc: the incarnation a handle cached (MMFI_OTHER likewise);
- *  - k NULL, inc 0: whatever variable lives there, its key copied into
- *    keybuf (MMFI_MISSING if none), for walks over the slots.
+ *  - keybuf (k NULL): whatever variable lives there, its key copied into
+ *    keybuf (MMFI_MISSING if none), for walks over the slots; a walk also
+ *    checks the value's place when the value is too long to copy, so that
+ *    a damaged slot is not shown as a variable.
  * MMFI_FOUND / MMFI_SMALL with the copy. Inlined, so each caller gets only
  * its own case.
  */
 static inline int read_slot(const struct mmfi_table *t, struct mmf_slot *s,
                             const struct mmfi_key *k, uint64_t inc, char *keybuf, void *buf,
                             size_t cap, mmfi_hit *hit, const mmfi_stall *st) {
-    const int any = !k && !inc;
+    const int any = keybuf != NULL; /* a walk: k NULL and inc unused */
     uint64_t spins = 0;
     for (;;) {
         uint64_t g = seq_read_begin(&s->gen);
@@ -100,6 +102,10 @@ static inline int read_slot(const struct mmfi_table *t, struct mmf_slot *s,
         int rc = MMFI_FOUND;
         if (__builtin_expect(len > cap, 0)) {
             rc = MMFI_SMALL;
+            if (any && !mmfi_value_words(t, s, vs)) {
+                if (seq_read_retry(&s->gen, g)) continue;
+                return MMFI_ECORRUPT;
+            }
         } else if (len && copy_value(t, s, vs, buf, len)) {
             if (seq_read_retry(&s->gen, g)) continue;
             return MMFI_ECORRUPT;

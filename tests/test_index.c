@@ -286,6 +286,10 @@ static void test_out_of_bounds_is_corrupt(void) {
     CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_ECORRUPT);
     store_relaxed(&s->blk[VS_CUR(vs)], 8); /* into the slot array */
     CU_ASSERT_EQUAL(get("k", buf, sizeof buf, &hit), MMFI_ECORRUPT);
+    /* a walk too: also when the value is longer than its buffer */
+    char key[MMF_KEY_LIMIT + 1];
+    CU_ASSERT_EQUAL(mmfi_read_slot(&t, hit.slot, key, buf, sizeof buf, &hit, NULL), MMFI_ECORRUPT);
+    CU_ASSERT_EQUAL(mmfi_read_slot(&t, hit.slot, key, NULL, 0, &hit, NULL), MMFI_ECORRUPT);
     uint64_t off[3];
     unsigned order[3];
     CU_ASSERT_EQUAL(mmfi_slot_blocks(&t, s, load_relaxed(&s->vstate), off, order), MMFI_ECORRUPT);
