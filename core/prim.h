@@ -123,5 +123,7 @@ void mmf__backoff(uint64_t round);
 
 /* Nanoseconds on the monotonic clock. */
 uint64_t mmf__now_ns(void);
+/* Nanoseconds since the epoch, on the wall clock (for people to read). */
+uint64_t mmf__wall_ns(void);
 
 #endif
