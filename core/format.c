@@ -8,7 +8,6 @@
  * size asks for is committed at first (see grow.c for the rest).
  */
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
 
@@ -95,9 +94,7 @@ void mmf__format(unsigned char *base, const struct mmf_geom *g, const struct mmf
     store_relaxed(&h->index_desc, MMF_DESC_MAKE(1, 0, c->log2cap));
     store_relaxed(&h->index_committed[0], 4096 > (8ull << c->log2cap) ? 4096 : 8ull << c->log2cap);
     store_relaxed(&h->slots_committed, c->slots);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    h->created_ns = mmf__wall_ns();
     strncpy(h->name, opt->name, sizeof h->name - 1);
     mmfa_format(&(struct mmfa_ctx){.base = base, .g = g->heap, .h = &h->heap}, c->units);
     /* release: the flag is what attach checks before it reads the rest */

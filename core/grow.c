@@ -11,7 +11,6 @@
  * memory that recovery takes in (a heap published but not yet freed into
  * is rebuilt from the live blocks; slots past slots_used are free anyway).
  */
-#include <time.h>
 
 #include "internal.h"
 #include "../common/crash.h"
@@ -39,11 +38,10 @@ static uint64_t room(mmf *ns) {
 
 static void record(mmf *ns, uint32_t kind, uint64_t from, uint64_t to) {
     struct mmf_header *h = ns->hdr;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t now = mmf__wall_ns();
     uint64_t n = load_relaxed(&h->history_count); /* mutex held: relaxed throughout */
     struct mmf_geo_event *e = &h->history[n % MMF_HISTORY];
-    e->time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    e->time_ns = now;
     e->kind = kind;
     e->from = from;
     e->to = to;

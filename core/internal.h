@@ -72,9 +72,10 @@ struct mmf {
     } while (0)
 
 /* registry.c */
-/* A new open file description of the file fd names (which must still be
-   dev/ino), or -1 with errno. */
-int mmf__reopen(int fd, const char *path, uint64_t dev, uint64_t ino, int flags);
+/* A new open file description of the file fd names, read-write or
+   read-only, in *out: through /proc/self/fd, else through path. MMF_ENOENT
+   if it is no longer dev/ino. */
+int mmf__reopen(int fd, const char *path, uint64_t dev, uint64_t ino, bool rw, int *out);
 int mmf__me_slow(mmf *ns, uint64_t *token);
 /* This process's token for the handle, registering after a fork.
    MMF_EPERM on a read-only handle. */

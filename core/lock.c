@@ -74,12 +74,9 @@ static int timed_lock(pthread_mutex_t *m, const mmf_deadline *d) {
 #ifdef MMF_TSAN
     /* ThreadSanitizer does not intercept pthread_mutex_clocklock (it would
        see every unlock as unmatched): use the realtime clock under it only */
-    struct timespec mono, real;
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    clock_gettime(CLOCK_REALTIME, &real);
-    int64_t left =
-        (int64_t)(d->at.tv_sec - mono.tv_sec) * 1000000000 + (d->at.tv_nsec - mono.tv_nsec);
-    int64_t at = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec + (left > 0 ? left : 0);
+    int64_t mono = (int64_t)mmf__now_ns(), real = (int64_t)mmf__wall_ns();
+    int64_t left = (int64_t)d->at.tv_sec * 1000000000 + d->at.tv_nsec - mono;
+    int64_t at = real + (left > 0 ? left : 0);
     struct timespec abs = {(time_t)(at / 1000000000), (long)(at % 1000000000)};
     return pthread_mutex_timedlock(m, &abs);
 #else

@@ -17,16 +17,10 @@
  * The whole file is mapped, every region at its most: the base never moves
  * while the namespace grows (grow.c), and nothing is ever remapped.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "../common/crash.h"
@@ -38,7 +32,7 @@ const char *mmf_version(void) {
 }
 
 static void free_handle(mmf *ns) {
-    munmap(ns->self, 4096);
+    mmf__unmap(ns->self, 4096);
     free(ns->path);
     free(ns);
 }
@@ -48,22 +42,24 @@ static void free_handle(mmf *ns) {
    mapped stays open in every child the mapping is inherited by. On failure
    the caller still owns base. */
 static int make_handle(const mmf_options *opt, const char *path, unsigned char *base,
-                       const struct mmf_geom *g, uint32_t flags, int fd, const struct stat *st,
+                       const struct mmf_geom *g, uint32_t flags, int fd, const mmf_file_info *st,
                        mmf **out) {
-    int own = mmf__reopen(fd, path, st->st_dev, st->st_ino, opt->readonly ? O_RDONLY : O_RDWR);
-    if (own < 0) return mmf__errno_code(errno);
+    int own;
+    int rc = mmf__reopen(fd, path, st->dev, st->ino, !opt->readonly, &own);
+    if (rc) return rc;
     mmf *ns = calloc(1, sizeof *ns);
     char *p = ns ? strdup(path) : NULL;
-    void *self = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!ns || !p || self == MAP_FAILED) {
+    void *self = NULL;
+    mmf__map_private(4096, &self);
+    if (!ns || !p || !self) {
         free(ns);
         free(p);
-        if (self != MAP_FAILED) munmap(self, 4096);
-        close(own);
+        if (self) mmf__unmap(self, 4096);
+        mmf__file_close(own);
         return MMF_ENOMEM;
     }
     ns->self = self;
-    ns->wipes = madvise(self, 4096, MADV_WIPEONFORK) == 0;
+    ns->wipes = mmf__wipe_on_fork(self, 4096) == 0;
     struct mmf_header *h = (struct mmf_header *)base;
     ns->base = base;
     ns->size = g->size;
@@ -90,11 +86,11 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     ns->timeout = opt->timeout;
     ns->spin = opt->spin;
     ns->fd = own;
-    ns->dev = st->st_dev;
-    ns->ino = st->st_ino;
+    ns->dev = st->dev;
+    ns->ino = st->ino;
     ns->path = p;
     if (mmfa_sync(&ns->heap) || load_relaxed(&h->slots_committed) > g->slots_max) {
-        close(own); /* committed counts of none, or past the reserve */
+        mmf__file_close(own); /* committed counts of none, or past the reserve */
         free_handle(ns);
         return MMF_ECORRUPT;
     }
@@ -102,10 +98,10 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
     uint64_t token;
     /* read-only: one shared lock on a byte of all readers' (they cannot
        register, which writes), so that a transient namespace stays */
-    int rc = opt->readonly ? mmf__ofd_trylock(own, MMF_READERS_LOCK, false) : mmf__me(ns, &token);
+    rc = opt->readonly ? mmf__ofd_trylock(own, MMF_READERS_LOCK, false) : mmf__me(ns, &token);
     if (rc == 1) rc = MMF_ESYS; /* only a writer could conflict, and none takes it */
     if (rc) {
-        close(own);
+        mmf__file_close(own);
         free_handle(ns);
         return rc;
     }
@@ -115,10 +111,10 @@ static int make_handle(const mmf_options *opt, const char *path, unsigned char *
 
 #define ATTACH_AGAIN 1 /* the path changed under us: open it again */
 
-/* Whether path still names the file st describes. */
-static bool same_file(const char *path, const struct stat *st) {
-    struct stat now;
-    return stat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+/* Whether path still names the file dev/ino. */
+static bool same_file(const char *path, uint64_t dev, uint64_t ino) {
+    mmf_file_info now;
+    return mmf__path_info(path, &now) == 0 && now.dev == dev && now.ino == ino;
 }
 
 /* A transient namespace that nobody is attached to any more is stale: it is
@@ -130,75 +126,72 @@ static int check_stale(const unsigned char *base, uint32_t flags, int fd, const 
     const struct mmf_reg *regs = (const struct mmf_reg *)(base + MMF_REGS_OFF);
     if (mmf__anyone_attached(fd, regs, load32_acquire(&h->regs_used))) return MMF_OK;
     if (!rw) return MMF_ENOENT;
-    unlink(path); /* the lifecycle lock is held and path names this file */
+    mmf__unlink(path); /* the lifecycle lock is held and path names this file */
     return ATTACH_AGAIN;
 }
 
 /* Attaches through fd, which it closes. ATTACH_AGAIN if the namespace went
    away meanwhile. */
 static int attach(int fd, const mmf_options *opt, const char *path, mmf **out) {
-    struct stat st;
+    mmf_file_info st;
     bool rw = !opt->readonly, locked = false;
-    unsigned char *base = MAP_FAILED;
+    void *map = NULL;
     uint64_t size = 0;
-    int rc = MMF_OK;
-    if (fstat(fd, &st) == -1) {
-        rc = mmf__errno_code(errno);
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode))
+    int rc = mmf__file_info(fd, &st);
+    if (rc) goto fail;
+    if (!st.regular)
         rc = MMF_ECORRUPT;
-    else if (st.st_uid != geteuid() && (st.st_mode & S_IWOTH))
+    else if (st.uid != mmf__euid() && st.others_write)
         rc = MMF_EPERM;
-    else if (st.st_size < (off_t)MMF_INDEX_OFF)
+    else if (st.size < MMF_INDEX_OFF)
         rc = MMF_ECORRUPT;
     if (rc) goto fail;
-    size = (uint64_t)st.st_size;
-    base = mmap(NULL, size, PROT_READ | (rw ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) {
-        rc = mmf__errno_code(errno);
-        goto fail;
-    }
+    size = st.size;
+    rc = mmf__map_shared(fd, size, rw, &map);
+    if (rc) goto fail;
+    unsigned char *base = map;
     struct mmf_header_copy c;
     mmf__copy_header(base, &c);
     rc = mmf__validate(base, size, &c);
     /* opening and closing a transient namespace are ordered by this lock */
     if (!rc && (c.flags & MMF_FLAG_TRANSIENT) && !(rc = mmf__lifecycle_lock(fd, rw, opt->timeout)))
         locked = true;
-    if (!rc && !same_file(path, &st)) rc = ATTACH_AGAIN; /* removed or replaced meanwhile */
+    if (!rc && !same_file(path, st.dev, st.ino))
+        rc = ATTACH_AGAIN; /* removed or replaced meanwhile */
     if (!rc) rc = check_stale(base, c.flags, fd, path, rw);
     if (!rc) rc = make_handle(opt, path, base, &c.g, c.flags, fd, &st, out);
     if (rc) goto fail;
     if (locked) mmf__lifecycle_unlock(fd);
-    close(fd); /* the mapping keeps the file */
+    mmf__file_close(fd); /* the mapping keeps the file */
     return MMF_OK;
 fail:
     if (locked) mmf__lifecycle_unlock(fd);
-    if (base != MAP_FAILED) munmap(base, size);
-    close(fd);
+    if (map) mmf__unmap(map, size);
+    mmf__file_close(fd);
     return rc;
 }
 
 /* Exclusive creation found path taken: whether it was a stale transient
    namespace, now removed (or it went away by itself). */
-static bool removed_stale(const char *path, int flags, double timeout) {
-    int fd = open(path, flags);
-    if (fd < 0) return errno == ENOENT;
-    struct stat st;
+static bool removed_stale(const char *path, bool rw, bool nofollow, double timeout) {
+    int fd;
+    int rc = mmf__file_open(path, rw, nofollow, &fd);
+    if (rc) return rc == MMF_ENOENT;
+    mmf_file_info st;
     bool removed = false;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & S_IWOTH) &&
-        st.st_size >= (off_t)MMF_INDEX_OFF && !mmf__lifecycle_lock(fd, true, timeout)) {
-        void *base = mmap(NULL, MMF_INDEX_OFF, PROT_READ, MAP_SHARED, fd, 0);
+    if (mmf__file_info(fd, &st) == 0 && st.regular && !st.others_write &&
+        st.size >= MMF_INDEX_OFF && !mmf__lifecycle_lock(fd, true, timeout)) {
+        void *base = NULL;
+        mmf__map_shared(fd, MMF_INDEX_OFF, false, &base);
         const struct mmf_header *h = base;
-        if (!same_file(path, &st))
+        if (!same_file(path, st.dev, st.ino))
             removed = true;
-        else if (base != MAP_FAILED && h->magic == MMF_MAGIC &&
-                 h->fingerprint == MMF_LAYOUT_FINGERPRINT)
+        else if (base && h->magic == MMF_MAGIC && h->fingerprint == MMF_LAYOUT_FINGERPRINT)
             removed = check_stale(base, h->flags, fd, path, true) == ATTACH_AGAIN;
-        if (base != MAP_FAILED) munmap(base, MMF_INDEX_OFF);
+        if (base) mmf__unmap(base, MMF_INDEX_OFF);
         mmf__lifecycle_unlock(fd);
     }
-    close(fd);
+    mmf__file_close(fd);
     return removed;
 }
 
@@ -209,10 +202,9 @@ static char *temp_name(const char *path) {
     size_t n = strlen(path) + 64;
     char *tmp = malloc(n);
     if (!tmp) return NULL;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    snprintf(tmp, n, "%.*s.mmf-%s.%d.%lx", (int)dirlen, path, basename, (int)getpid(),
-             (unsigned long)(now.tv_nsec ^ (long)(uintptr_t)&n));
+    long nsec = (long)(mmf__now_ns() % 1000000000u); /* the clock's nanoseconds */
+    snprintf(tmp, n, "%.*s.mmf-%s.%d.%lx", (int)dirlen, path, basename, (int)mmf__pid(),
+             (unsigned long)(nsec ^ (long)(uintptr_t)&n));
     return tmp;
 }
 
@@ -239,21 +231,22 @@ static int create(const mmf_options *opt, const char *path, mmf **out) {
     if (rc) return rc;
     char *tmp = temp_name(path);
     if (!tmp) return MMF_ENOMEM;
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        rc = mmf__errno_code(errno);
+    int fd;
+    rc = mmf__file_create(tmp, &fd);
+    if (rc) {
         free(tmp);
         return rc;
     }
-    unsigned char *base = MAP_FAILED;
+    void *map = NULL;
     mmf *ns = NULL;
-    struct stat st;
-    if (fchmod(fd, opt->mode ? opt->mode : 0600) == -1 || ftruncate(fd, (off_t)g.size) == -1)
-        goto os_error;
-    rc = commit_initial(fd, &g, &first);
+    mmf_file_info st;
+    rc = mmf__file_chmod(fd, opt->mode ? opt->mode : 0600);
+    if (!rc) rc = mmf__file_resize(fd, g.size);
+    if (!rc) rc = commit_initial(fd, &g, &first);
+    if (!rc) rc = mmf__map_shared(fd, g.size, true, &map);
+    if (!rc) rc = mmf__file_info(fd, &st);
     if (rc) goto fail;
-    base = mmap(NULL, g.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED || fstat(fd, &st) == -1) goto os_error;
+    unsigned char *base = map;
     rc = mmf__mutex_init(&((struct mmf_header *)base)->mutex);
     if (rc) goto fail;
     mmf__format(base, &g, &first, opt);
@@ -262,23 +255,22 @@ static int create(const mmf_options *opt, const char *path, mmf **out) {
     rc = make_handle(opt, path, base, &g, opt->transient ? MMF_FLAG_TRANSIENT : 0, fd, &st, &ns);
     if (rc) goto fail;
     MMF_CRASH_POINT("create.before_link");
-    if (link(tmp, path) == -1) goto os_error;
+    rc = mmf__link_new(tmp, path);
+    if (rc) goto fail;
     if (opt->debug) fprintf(stderr, "mmf[%s]: created %s\n", opt->name, path);
-    unlink(tmp);
+    mmf__unlink(tmp);
     free(tmp);
-    close(fd);
+    mmf__file_close(fd);
     *out = ns;
     return MMF_OK;
-os_error:
-    rc = mmf__errno_code(errno);
 fail:
     if (ns) {
-        close(ns->fd);
+        mmf__file_close(ns->fd);
         free_handle(ns);
     }
-    if (base != MAP_FAILED) munmap(base, g.size);
-    close(fd);
-    unlink(tmp);
+    if (map) mmf__unmap(map, g.size);
+    mmf__file_close(fd);
+    mmf__unlink(tmp);
     free(tmp);
     return rc;
 }
@@ -312,22 +304,23 @@ int mmf_open(const mmf_options *opt, mmf **out) {
     char *path = namespace_path(opt->name, opt->path);
     if (!path) return MMF_ENOMEM;
     /* open, else create; a lost creation race attaches to the winner's */
-    int flags = (opt->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (opt->path ? 0 : O_NOFOLLOW);
+    /* in the shared /dev/shm, anyone may plant a symlink: O_NOFOLLOW */
+    bool rw = !opt->readonly, nofollow = !opt->path;
     for (int attempt = 0; attempt < 64; attempt++) {
         if (!opt->exclusive) {
-            /* in the shared /dev/shm, anyone may plant a symlink: O_NOFOLLOW */
-            int fd = open(path, flags);
-            if (fd >= 0) {
+            int fd;
+            rc = mmf__file_open(path, rw, nofollow, &fd);
+            if (!rc) {
                 rc = attach(fd, opt, path, out);
                 if (rc == ATTACH_AGAIN) continue;
                 break;
             }
-            rc = mmf__errno_code(errno);
             if (rc != MMF_ENOENT || opt->reuse || opt->readonly) break;
         }
         rc = create(opt, path, out);
         /* exclusive: only a stale transient namespace may stand in the way */
-        if (rc != MMF_EEXIST || (opt->exclusive && !removed_stale(path, flags, opt->timeout)))
+        if (rc != MMF_EEXIST ||
+            (opt->exclusive && !removed_stale(path, rw, nofollow, opt->timeout)))
             break;
     }
     free(path);
@@ -345,10 +338,9 @@ static void remove_if_last(mmf *ns) {
     if (!mmf__registered_here(ns)) return;
     if (mmf__lifecycle_lock(ns->fd, true, ns->timeout)) return; /* the next opener will */
     mmf__unregister(ns);
-    struct stat st = {.st_dev = (dev_t)ns->dev, .st_ino = (ino_t)ns->ino};
     if (!mmf__anyone_attached(ns->fd, ns->regs, load32_acquire(&ns->hdr->regs_used)) &&
-        same_file(ns->path, &st)) {
-        unlink(ns->path);
+        same_file(ns->path, ns->dev, ns->ino)) {
+        mmf__unlink(ns->path);
         MMF_DEBUG(ns, "removed %s: the last process attached closed it", ns->path);
     }
     mmf__lifecycle_unlock(ns->fd);
@@ -366,8 +358,8 @@ int mmf_close(mmf *ns) {
        a forked child's too (same description), so it cannot tell whether it
        is the last; a namespace it leaves behind is stale for the next opener */
     if (ns->transient && !ns->readonly) remove_if_last(ns);
-    munmap(ns->base, ns->size);
-    close(ns->fd); /* drops this process's registration, if it had one */
+    mmf__unmap(ns->base, ns->size);
+    mmf__file_close(ns->fd); /* drops this process's registration, if it had one */
     free_handle(ns);
     return MMF_OK;
 }
@@ -377,7 +369,7 @@ int mmf_unlink(const char *name, const char *path) {
     if (path && path[0] == '\0') return MMF_EINVAL;
     char *p = namespace_path(name, path);
     if (!p) return MMF_ENOMEM;
-    int rc = unlink(p) == -1 ? mmf__errno_code(errno) : MMF_OK;
+    int rc = mmf__unlink(p);
     free(p);
     return rc;
 }

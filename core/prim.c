@@ -9,11 +9,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <stdlib.h>
 
 #include "../common/layout.h"
 #include "../include/mmf.h"
@@ -43,6 +44,12 @@ bool mmf__deadline_passed(const mmf_deadline *d) {
 uint64_t mmf__now_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+uint64_t mmf__wall_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
@@ -236,4 +243,115 @@ int mmf__commit(int fd, uint64_t off, uint64_t len) {
     int rc = posix_fallocate(fd, (off_t)off, (off_t)len);
     if (rc == EOPNOTSUPP || rc == EINVAL) return 0; /* the filesystem cannot: as before growth */
     return rc ? mmf__errno_code(rc) : 0;
+}
+
+int mmf__file_open(const char *path, bool rw, bool nofollow, int *fd) {
+    int flags = (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
+    int f = open(path, flags);
+    if (f < 0) return mmf__errno_code(errno);
+    *fd = f;
+    return 0;
+}
+
+int mmf__file_create(const char *path, int *fd) {
+    int f = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (f < 0) return mmf__errno_code(errno);
+    *fd = f;
+    return 0;
+}
+
+int mmf__file_reopen(int fd, bool rw, int *nfd) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    /* no O_NOFOLLOW: the /proc link is what leads to the file */
+    int f = open(proc, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (f < 0) return mmf__errno_code(errno);
+    *nfd = f;
+    return 0;
+}
+
+static void file_info(const struct stat *st, mmf_file_info *info) {
+    info->dev = (uint64_t)st->st_dev;
+    info->ino = (uint64_t)st->st_ino;
+    info->size = st->st_size > 0 ? (uint64_t)st->st_size : 0;
+    info->uid = (uint32_t)st->st_uid;
+    info->regular = S_ISREG(st->st_mode);
+    info->others_write = (st->st_mode & S_IWOTH) != 0;
+}
+
+int mmf__file_info(int fd, mmf_file_info *info) {
+    struct stat st;
+    if (fstat(fd, &st) == -1) return mmf__errno_code(errno);
+    file_info(&st, info);
+    return 0;
+}
+
+int mmf__path_info(const char *path, mmf_file_info *info) {
+    struct stat st;
+    if (stat(path, &st) == -1) return mmf__errno_code(errno);
+    file_info(&st, info);
+    return 0;
+}
+
+int mmf__file_chmod(int fd, uint32_t mode) {
+    return fchmod(fd, (mode_t)mode) == -1 ? mmf__errno_code(errno) : 0;
+}
+
+int mmf__file_resize(int fd, uint64_t size) {
+    return ftruncate(fd, (off_t)size) == -1 ? mmf__errno_code(errno) : 0;
+}
+
+int mmf__file_dup_onto(int from, int to) {
+    return dup3(from, to, O_CLOEXEC) == -1 ? mmf__errno_code(errno) : 0;
+}
+
+int mmf__file_close(int fd) {
+    return close(fd) == -1 ? mmf__errno_code(errno) : 0;
+}
+
+int mmf__link_new(const char *from, const char *to) {
+    return link(from, to) == -1 ? mmf__errno_code(errno) : 0;
+}
+
+int mmf__unlink(const char *path) {
+    return unlink(path) == -1 ? mmf__errno_code(errno) : 0;
+}
+
+int mmf__map_shared(int fd, uint64_t size, bool writable, void **base) {
+    void *p = mmap(NULL, size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return mmf__errno_code(errno);
+    *base = p;
+    return 0;
+}
+
+int mmf__map_private(uint64_t size, void **base) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return mmf__errno_code(errno);
+    *base = p;
+    return 0;
+}
+
+int mmf__unmap(void *base, uint64_t size) {
+    return munmap(base, size) == -1 ? mmf__errno_code(errno) : 0;
+}
+
+int mmf__wipe_on_fork(void *base, uint64_t size) {
+    return madvise(base, size, MADV_WIPEONFORK) == -1 ? mmf__errno_code(errno) : 0;
+}
+
+uint32_t mmf__pid(void) {
+    return (uint32_t)getpid();
+}
+
+uint32_t mmf__euid(void) {
+    return (uint32_t)geteuid();
+}
+
+void mmf__yield(void) {
+    sched_yield();
+}
+
+void mmf__sleep_ns(long ns) {
+    struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
+    nanosleep(&ts, NULL);
 }

@@ -34,33 +34,27 @@
  * tells the child from its parent (one getpid per write).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "internal.h"
 
 static bool current(const mmf *ns, const struct mmf_self *me) {
-    return ns->wipes || load32_relaxed(&me->pid) == (uint32_t)getpid();
+    return ns->wipes || load32_relaxed(&me->pid) == mmf__pid();
 }
 
-int mmf__reopen(int fd, const char *path, uint64_t dev, uint64_t ino, int flags) {
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    int nfd = open(proc, flags | O_CLOEXEC);
-    if (nfd < 0) nfd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
-    if (nfd < 0) return -1;
-    struct stat st;
-    if (fstat(nfd, &st) == -1 || st.st_dev != dev || st.st_ino != ino) {
-        close(nfd); /* the path names another namespace by now */
+int mmf__reopen(int fd, const char *path, uint64_t dev, uint64_t ino, bool rw, int *out) {
+    int nfd;
+    int rc = mmf__file_reopen(fd, rw, &nfd);
+    if (rc) rc = mmf__file_open(path, rw, true, &nfd);
+    if (rc) return rc;
+    mmf_file_info st;
+    if (mmf__file_info(nfd, &st) || st.dev != dev || st.ino != ino) {
+        mmf__file_close(nfd); /* the path names another namespace by now */
         errno = ENOENT;
-        return -1;
+        return MMF_ENOENT;
     }
-    return nfd;
+    *out = nfd;
+    return MMF_OK;
 }
 
 static int take_entry(int fd, uint32_t *idx) {
@@ -105,14 +99,12 @@ static int register_slow(mmf *ns, uint64_t *out) {
     }
     int fd = ns->fd;
     /* registered before, in the process we were forked from */
-    if (ns->registered && (fd = mmf__reopen(ns->fd, ns->path, ns->dev, ns->ino, O_RDWR)) < 0) {
-        rc = mmf__errno_code(errno);
+    if (ns->registered && (rc = mmf__reopen(ns->fd, ns->path, ns->dev, ns->ino, true, &fd)))
         goto done;
-    }
     uint32_t idx;
     rc = take_entry(fd, &idx);
-    if (!rc && fd != ns->fd && dup3(fd, ns->fd, O_CLOEXEC) == -1) rc = mmf__errno_code(errno);
-    if (fd != ns->fd) close(fd); /* after dup3 the lock lives on in ns->fd */
+    if (!rc && fd != ns->fd) rc = mmf__file_dup_onto(fd, ns->fd);
+    if (fd != ns->fd) mmf__file_close(fd); /* after dup3 the lock lives on in ns->fd */
     if (rc) goto done;
     mmf_proc_id id;
     mmf__proc_self(&id);
@@ -269,12 +261,10 @@ int mmf__lifecycle_lock(int fd, bool exclusive, double timeout) {
         if (rc != 1) return rc;
         if (mmf__deadline_passed(&d)) return MMF_ETIMEDOUT;
         /* held for a few system calls at a time: short sleeps */
-        if (round < 64) {
-            sched_yield();
-        } else {
-            struct timespec ts = {0, 20000};
-            nanosleep(&ts, NULL);
-        }
+        if (round < 64)
+            mmf__yield();
+        else
+            mmf__sleep_ns(20000);
     }
 }
 
