@@ -152,10 +152,10 @@ int mmfa_check(const struct mmfa_ctx *a, FILE *report);
 
 /* Rebuilds meta and free lists of the committed units given the live blocks
    (call mmfa_sync first: a grower may have died after publishing): live(ctx,
-   i, &off, &order) yields the i-th live block and returns 0, or 1 when there
+   &off, &order) yields the next live block and returns 0, or 1 when there
    are no more. MMFA_ECORRUPT (heap untouched past the marking) if a live
    block is misplaced or overlaps another. */
-typedef int (*mmfa_live_fn)(void *ctx, uint64_t i, uint64_t *off, unsigned *order);
+typedef int (*mmfa_live_fn)(void *ctx, uint64_t *off, unsigned *order);
 int mmfa_rebuild(const struct mmfa_ctx *a, mmfa_live_fn live, void *ctx);
 
 typedef struct mmfa_usage {

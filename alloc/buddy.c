@@ -439,7 +439,7 @@ int mmfa_rebuild(const struct mmfa_ctx *a, mmfa_live_fn live, void *ctx) {
     memset(meta, 0, c);
     uint64_t used = 0, off;
     unsigned order;
-    for (uint64_t i = 0; live(ctx, i, &off, &order) == 0; i++) {
+    while (live(ctx, &off, &order) == 0) {
         uint64_t u, n = 1ull << order;
         if (!unit_of(a, off, order, &u) || !range_clear(meta, u, n)) return MMFA_ECORRUPT;
         memset(meta + u, MMFA_META_COVERED, n);

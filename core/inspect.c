@@ -88,7 +88,7 @@ static int check_slot(mmf *ns, uint64_t i, uint64_t entry, uint8_t *seen, FILE *
     const struct mmfi_table *t = &ns->t;
     const struct mmf_slot *s = &t->slots[i];
     uint64_t hash = load_relaxed(&s->hash);
-    if (hash <= MMF_HASH_TOMB || ENTRY_TAG(hash) != ENTRY_TAG(entry)) {
+    if (hash < MMF_HASH_KEY_MIN || ENTRY_TAG(hash) != ENTRY_TAG(entry)) {
         REPORT("slot %llu: holds no variable, or not the one its entry names\n",
                (unsigned long long)i);
         return 1;
@@ -239,7 +239,7 @@ static int check_locked(mmf *ns, FILE *report) {
     uint64_t off, live_units = 0;
     unsigned order;
     struct mmf_live_cursor cursor = {.t = &ns->t};
-    for (uint64_t i = 0; !bad && mmf__live_blocks(&cursor, i, &off, &order) == 0; i++)
+    while (!bad && mmf__live_blocks(&cursor, &off, &order) == 0)
         live_units += 1ull << order;
     uint64_t used_units = load_relaxed(&ns->heap.h->used_units);
     if (!bad && live_units != used_units) {
@@ -263,9 +263,7 @@ static int check_locked(mmf *ns, FILE *report) {
 int mmf_check(mmf *ns, FILE *report) {
     if (!ns) return MMF_EINVAL;
     if (ns->readonly) return MMF_EPERM; /* it takes the mutex and repairs */
-    mmf_deadline d;
-    mmf__deadline_in(&d, ns->timeout);
-    int rc = mmf__mutex_lock(ns, &d);
+    int rc = mmf__mutex_lock_timed(ns);
     if (rc) return rc;
     rc = check_locked(ns, report);
     mmf__mutex_unlock(ns);
@@ -390,9 +388,7 @@ int mmf_dump(mmf *ns, FILE *out) {
         dump_locked(ns, out);
         return MMF_OK;
     }
-    mmf_deadline d;
-    mmf__deadline_in(&d, ns->timeout);
-    int rc = mmf__mutex_lock(ns, &d);
+    int rc = mmf__mutex_lock_timed(ns);
     if (rc) return rc;
     dump_locked(ns, out);
     mmf__mutex_unlock(ns);

@@ -115,6 +115,9 @@ int mmf__mutex_init(pthread_mutex_t *m);
    locker). Where the C library gives no way to tell, true. */
 bool mmf__mutex_kind_ok(const pthread_mutex_t *m);
 int mmf__mutex_lock(mmf *ns, const mmf_deadline *d);
+/* The mutex within the handle's timeout: the way every call that only
+   needs the mutex takes it. */
+int mmf__mutex_lock_timed(mmf *ns);
 void mmf__mutex_unlock(mmf *ns);
 /* Takes the mutex only if free, and repairs; for readers that found a slot
    claimed by a dead structural writer. Never waits. */
@@ -170,7 +173,7 @@ struct mmf_live_cursor {
     int n, next; /* blocks of the current slot, and the next one to yield */
     int err;     /* MMF_ECORRUPT if a slot's blocks are out of bounds */
 };
-int mmf__live_blocks(void *cursor, uint64_t i, uint64_t *off, unsigned *order);
+int mmf__live_blocks(void *cursor, uint64_t *off, unsigned *order);
 
 /* slots.c: with the mutex held */
 int mmf__slot_alloc(mmf *ns, uint64_t *slot);

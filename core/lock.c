@@ -105,6 +105,12 @@ int mmf__mutex_lock(mmf *ns, const mmf_deadline *d) {
     return MMF_OK;
 }
 
+int mmf__mutex_lock_timed(mmf *ns) {
+    mmf_deadline d;
+    mmf__deadline_in(&d, ns->timeout);
+    return mmf__mutex_lock(ns, &d);
+}
+
 void mmf__mutex_unlock(mmf *ns) {
     pthread_mutex_unlock(&ns->hdr->mutex);
 }

@@ -311,9 +311,7 @@ static int find(mmf *ns, struct mmfi_view *v, const struct mmfi_key *k, uint64_t
 }
 
 int mmf__write_locked(mmf *ns, uint64_t me, const struct mmfi_key *k, struct mmf__write_op *op) {
-    mmf_deadline d;
-    mmf__deadline_in(&d, ns->timeout);
-    int rc = mmf__mutex_lock(ns, &d);
+    int rc = mmf__mutex_lock_timed(ns);
     if (rc) return rc;
     uint64_t pos, idx = 0;
     int present = 0;
@@ -410,9 +408,7 @@ int mmf_delete(mmf *ns, const char *key) {
     int rc = mmf__me(ns, &me); /* MMF_EPERM for a read-only handle */
     if (rc) return rc;
     if (!ns->autolock && !mmf__holds_lock(ns)) return MMF_ENOLOCK;
-    mmf_deadline d;
-    mmf__deadline_in(&d, ns->timeout);
-    rc = mmf__mutex_lock(ns, &d);
+    rc = mmf__mutex_lock_timed(ns);
     if (rc) return rc;
     uint64_t pos, idx = 0, blocks[3];
     unsigned orders[3];

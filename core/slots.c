@@ -74,8 +74,7 @@ int mmf__slots_rebuild(mmf *ns) {
     return rc;
 }
 
-int mmf__live_blocks(void *vctx, uint64_t i, uint64_t *off, unsigned *order) {
-    (void)i; /* the cursor is sequential */
+int mmf__live_blocks(void *vctx, uint64_t *off, unsigned *order) {
     struct mmf_live_cursor *c = vctx;
     while (c->next >= c->n) {
         if (!c->v.entries && mmfi_view_checked(c->t, &c->v)) {

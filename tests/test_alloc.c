@@ -141,15 +141,22 @@ static void test_random_against_model(void) {
     CU_ASSERT_EQUAL(free_bytes(), heap.g.units * MMFA_UNIT);
 }
 
-static struct live rebuild_set[64];
-static int rebuild_n;
-static int live_fn(void *ctx, uint64_t i, uint64_t *off, unsigned *order) {
-    (void)ctx;
-    if (i >= (uint64_t)rebuild_n) return 1;
-    *off = rebuild_set[i].off;
-    *order = rebuild_set[i].order;
+/* A cursor over a list of live blocks, for mmfa_rebuild. */
+struct live_list {
+    const struct live *v;
+    int n, next;
+};
+static int list_fn(void *ctx, uint64_t *off, unsigned *order) {
+    struct live_list *l = ctx;
+    if (l->next >= l->n) return 1;
+    *off = l->v[l->next].off;
+    *order = l->v[l->next].order;
+    l->next++;
     return 0;
 }
+
+static struct live rebuild_set[64];
+static int rebuild_n;
 
 static void test_rebuild_from_live_blocks(void) {
     setup(REGION - 8192);
@@ -165,7 +172,8 @@ static void test_rebuild_from_live_blocks(void) {
     store_relaxed(&state.free_head[0], 0);
     store_relaxed(&state.free_count[3], 12345);
     CU_ASSERT_EQUAL(mmfa_check(&heap, NULL), MMFA_ECORRUPT);
-    CU_ASSERT_EQUAL(mmfa_rebuild(&heap, live_fn, NULL), MMFA_OK);
+    CU_ASSERT_EQUAL(mmfa_rebuild(&heap, list_fn, &(struct live_list){rebuild_set, rebuild_n, 0}),
+                    MMFA_OK);
     CU_ASSERT_EQUAL(mmfa_check(&heap, stderr), MMFA_OK);
     uint64_t used = 0;
     for (int i = 0; i < rebuild_n; i++) {
@@ -184,7 +192,8 @@ static void test_rebuild_from_live_blocks(void) {
     rebuild_n = 2;
     rebuild_set[0] = (struct live){heap.g.arena_off, 2};
     rebuild_set[1] = (struct live){heap.g.arena_off + 64, 0};
-    CU_ASSERT_EQUAL(mmfa_rebuild(&heap, live_fn, NULL), MMFA_ECORRUPT);
+    CU_ASSERT_EQUAL(mmfa_rebuild(&heap, list_fn, &(struct live_list){rebuild_set, rebuild_n, 0}),
+                    MMFA_ECORRUPT);
 }
 
 static void test_damage_is_detected(void) {
@@ -627,13 +636,6 @@ static void test_sync(void) {
 /* The live blocks of the crash tests. */
 static struct live crash_live[8];
 static int crash_n;
-static int crash_live_fn(void *ctx, uint64_t i, uint64_t *off, unsigned *order) {
-    (void)ctx;
-    if (i >= (uint64_t)crash_n) return 1;
-    *off = crash_live[i].off;
-    *order = crash_live[i].order;
-    return 0;
-}
 
 /*
  * kill -9 inside mmfa_grow, at a named point, in a child that shares the
@@ -667,7 +669,8 @@ static void crash_grow_at(const char *point) {
     CU_ASSERT_EQUAL_FATAL(mmfa_sync(&a), MMFA_OK);
     CU_ASSERT_EQUAL(committed(&a), 200);                  /* every point is past the publish */
     CU_ASSERT_EQUAL(mmfa_check(&a, NULL), MMFA_ECORRUPT); /* the new units are not all free */
-    CU_ASSERT_EQUAL_FATAL(mmfa_rebuild(&a, crash_live_fn, NULL), MMFA_OK);
+    CU_ASSERT_EQUAL_FATAL(mmfa_rebuild(&a, list_fn, &(struct live_list){crash_live, crash_n, 0}),
+                          MMFA_OK);
     CU_ASSERT_EQUAL(mmfa_check(&a, stderr), MMFA_OK);
     CU_ASSERT(mmfa_is_allocated(&a, crash_live[0].off, 5));
     mmfa_usage u;
