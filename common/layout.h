@@ -50,7 +50,7 @@
 #define MMF_KEY_INLINE 56u   /* keys up to this long live in the slot itself */
 #define MMF_VALUE_INLINE 64u /* values up to this long too, double-buffered */
 #define MMF_HASH_EMPTY 0u    /* a slot that holds no variable */
-#define MMF_HASH_TOMB 1u     /* reserved: key hashes are moved off 0 and 1 */
+#define MMF_HASH_KEY_MIN 2u  /* a key's hash is at least this: 0 and 1 are moved off */
 
 /*
  * Index entry: 0 EMPTY (a probe for a missing key stops here), 1 TOMBSTONE
@@ -145,7 +145,7 @@ _Static_assert(sizeof(struct mmf_reg) == 16, "registration entry");
 struct mmf_slot {
     /* line 0 */
     mmf_a64 gen;         /* seqlock generation: odd while a write is under way; the version */
-    mmf_a64 hash;        /* XXH3 of the key, or MMF_HASH_EMPTY / MMF_HASH_TOMB */
+    mmf_a64 hash;        /* XXH3 of the key (>= MMF_HASH_KEY_MIN), or MMF_HASH_EMPTY */
     mmf_a64 vstate;      /* see VS_* */
     mmf_a64 owner;       /* claim word, 0 = free */
     mmf_a64 incarnation; /* see above */

@@ -28,7 +28,7 @@ struct mmfi_key {
 /* XXH3 of the key, moved off the two reserved values. */
 MMF_INLINE uint64_t mmfi_hash(const char *key, size_t klen) {
     uint64_t h = XXH3_64bits(key, klen);
-    return h <= MMF_HASH_TOMB ? h + 2 : h;
+    return h < MMF_HASH_KEY_MIN ? h + 2 : h;
 }
 
 MMF_INLINE uint64_t key_load8(const char *p) {

@@ -65,7 +65,7 @@ static inline int read_slot(const struct mmfi_table *t, struct mmf_slot *s,
            gen re-check */
         uint64_t sinc = load_relaxed(&s->incarnation);
         if (any) {
-            if (load_relaxed(&s->hash) <= MMF_HASH_TOMB) return MMFI_MISSING;
+            if (load_relaxed(&s->hash) < MMF_HASH_KEY_MIN) return MMFI_MISSING;
         } else if (k ? load_relaxed(&s->hash) != k->hash : sinc != inc) {
             return MMFI_OTHER; /* reused since the entry was read */
         }

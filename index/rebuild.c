@@ -41,7 +41,7 @@ int mmfi_rebuild(const struct mmfi_table *t, unsigned log2cap, uint64_t *live) {
         const struct mmf_slot *s = mmfi_entry_slot(t, e);
         uint64_t h = s ? load_relaxed(&s->hash) : 0; /* mutex held */
         /* n < mask: an EMPTY entry is left for the probe below to end on */
-        if (!s || h <= MMF_HASH_TOMB || ENTRY_TAG(h) != ENTRY_TAG(e) || n >= mask)
+        if (!s || h < MMF_HASH_KEY_MIN || ENTRY_TAG(h) != ENTRY_TAG(e) || n >= mask)
             return MMFI_ECORRUPT;
         n++;
         uint64_t q = h & mask;
