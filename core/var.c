@@ -145,15 +145,14 @@ int mmf_var_get(mmf_var *var, void *buf, size_t cap, size_t *len, uint64_t *vers
     uint64_t c = load_relaxed(&var->cache); /* private to the process; see the top */
     if (__builtin_expect(c == 0, 0)) goto any;
     struct mmf_slot *s = cached_slot(var, c);
-    uint64_t g = seq_read_begin(&s->gen);
+    uint64_t g = mmfi_fast_begin(&s->gen); /* low bit cleared: see fast.h */
     /* relaxed: validated by the gen re-check */
     if (__builtin_expect(load_relaxed(&s->incarnation) != c, 0)) goto any;
     uint64_t vs = load_relaxed(&s->vstate);
-    if (__builtin_expect(g & 1, 0)) goto any;
     /* order and length in one test: an inline value of exactly 64 bytes */
     if (__builtin_expect((vs & var->vs_mask) != var->vs_full, 0)) goto any;
     words_load_64(buf, (const mmf_a64 *)((char *)s->ival + ((vs >> 26) & 64)));
-    if (__builtin_expect(seq_read_retry(&s->gen, g), 0)) goto any;
+    if (__builtin_expect(seq_read_retry(&s->gen, g), 0)) goto any; /* and gen was even */
     *len = MMF_VALUE_INLINE;
     if (version) *version = g;
     return MMF_OK;

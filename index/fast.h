@@ -42,8 +42,10 @@ MMF_INLINE int mmfi_copy_fast(struct mmf_slot *s, uint64_t g, uint64_t vs, uint6
     size_t len = VS_LEN(vs);
     /* (vs >> 26) & 64 is VS_CUR(vs) * 64: the current inline buffer */
     const mmf_a64 *src = (const mmf_a64 *)((char *)s->ival + ((vs >> 26) & 64));
-    /* g odd: a write under way; len > 64: only in a damaged or torn slot */
-    if (__builtin_expect(g & 1, 0)) return MMFI_SLOW;
+    /* len > 64: only in a damaged or torn slot. g is the gen loaded first
+       with its low bit cleared (mmfi_read_fast): the re-check below fails
+       for an odd gen (a write under way) and the copy is thrown away, as
+       for any torn read. */
     if (len == MMF_VALUE_INLINE) {
         if (__builtin_expect(cap < MMF_VALUE_INLINE, 0)) return MMFI_SLOW;
         words_load_64(buf, src); /* a full buffer: straight, no jump */
@@ -152,9 +154,18 @@ MMF_INLINE size_t mmfi_key16_scan(const char *key, struct mmfi_key16 *k) {
    another key; MMFI_SLOW for anything else. The key compares both words: a
    slot keeps the words past its key zero, as k does, so a mismatch there
    is damage or a torn read, and MMFI_SLOW sorts it out. */
+/* The gen a fast read starts from: as loaded (acquire), its low bit
+   cleared. The re-check (seq_read_retry: gen == g) then also rejects a
+   read that began while a write was under way: gen was odd, so it is now
+   that odd value or above it, never the even value below. One test for
+   both, where "odd?" and "moved?" were two. */
+MMF_INLINE uint64_t mmfi_fast_begin(const mmf_a64 *gen) {
+    return seq_read_begin(gen) & ~1ull;
+}
+
 MMF_INLINE int mmfi_read_fast(struct mmf_slot *s, struct mmfi_key16 k, void *buf, size_t cap,
                               mmfi_hit *hit) {
-    uint64_t g = seq_read_begin(&s->gen);
+    uint64_t g = mmfi_fast_begin(&s->gen);
     /* relaxed: every field below is re-validated by the gen re-check */
     if (load_relaxed(&s->hash) != k.hash) return MMFI_OTHER;
     uint64_t vs = load_relaxed(&s->vstate);
@@ -169,7 +180,7 @@ MMF_INLINE int mmfi_read_fast(struct mmf_slot *s, struct mmfi_key16 k, void *buf
 /* The same through a handle: slot s if its incarnation is still inc. */
 MMF_INLINE int mmfi_read_fast_at(struct mmf_slot *s, uint64_t inc, void *buf, size_t cap,
                                  mmfi_hit *hit) {
-    uint64_t g = seq_read_begin(&s->gen);
+    uint64_t g = mmfi_fast_begin(&s->gen);
     /* relaxed: every field below is re-validated by the gen re-check */
     if (__builtin_expect(load_relaxed(&s->incarnation) != inc, 0))
         return MMFI_SLOW; /* another incarnation: re-resolve */
