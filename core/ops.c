@@ -58,10 +58,12 @@
 #include "../common/words.h"
 #include "../index/fast.h"
 
-/* The whole read, with the stall function (a slot mid-write, a dead writer). */
-__attribute__((noinline)) static int get_slow(mmf *ns, const char *key, size_t klen, void *buf,
-                                              size_t cap, size_t *len, uint64_t *version,
-                                              uint8_t *tag) {
+/* The whole read, with the stall function (a slot mid-write, a dead
+   writer), for any key: measured and checked here, off the fast path. */
+__attribute__((noinline)) static int get_slow(mmf *ns, const char *key, void *buf, size_t cap,
+                                              size_t *len, uint64_t *version, uint8_t *tag) {
+    size_t klen = strnlen(key, MMF_KEY_MAX + 1);
+    if (klen - 1 >= MMF_KEY_MAX) return MMF_EINVAL; /* 0 wraps around */
     struct mmfi_key k;
     mmfi_key_init(&k, key, klen);
     struct mmf_read_ctx ctx = mmf__read_ctx(ns);
@@ -71,17 +73,25 @@ __attribute__((noinline)) static int get_slow(mmf *ns, const char *key, size_t k
     return mmf__get_result(rc, &hit, &ctx, len, version, tag);
 }
 
-/* Checked once, the key read once for its length (strnlen), then once for
-   its hash and words; a key up to 16 bytes takes the fast path (fast.h). */
+/* get_slow for mmf_get: five arguments, so that the fast path reaches it
+   with a jump, not a call with arguments on the stack. */
+__attribute__((noinline)) static int get_slow_plain(mmf *ns, const char *key, void *buf, size_t cap,
+                                                    size_t *len) {
+    return get_slow(ns, key, buf, cap, len, NULL, NULL);
+}
+
+/* Checked once, the key read once for its length, words and hash
+   (mmfi_key16_scan); a key up to 16 bytes takes the fast path (fast.h). */
 MMF_INLINE int get_common(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
                           uint64_t *version, uint8_t *tag) {
     if (__builtin_expect(!ns || !len || !key, 0)) return MMF_EINVAL;
     if (__builtin_expect(!buf, 0) && cap) return MMF_EINVAL;
-    size_t n = strnlen(key, MMF_KEY_MAX + 1);
-    if (__builtin_expect(n - 1 >= MMF_KEY_MAX, 0)) return MMF_EINVAL; /* 0 wraps around */
-    if (__builtin_expect(n > 16, 0)) return get_slow(ns, key, n, buf, cap, len, version, tag);
+    struct mmfi_key16 k;
+    size_t n = mmfi_key16_scan(key, &k);
+    if (__builtin_expect(n == 0, 0)) return MMF_EINVAL;
+    int rc = MMFI_SLOW;
     mmfi_hit hit;
-    int rc = mmfi_get_fast(&ns->t, mmfi_key16_of(key, n), buf, cap, &hit);
+    if (__builtin_expect(n <= 16, 1)) rc = mmfi_get_fast(&ns->t, k, buf, cap, &hit);
     if (__builtin_expect(rc == MMFI_FOUND, 1)) {
         *len = hit.len;
         if (version) *version = hit.version;
@@ -92,7 +102,8 @@ MMF_INLINE int get_common(mmf *ns, const char *key, void *buf, size_t cap, size_
         if (version) *version = 0;
         return MMF_ENOTFOUND;
     }
-    return get_slow(ns, key, n, buf, cap, len, version, tag);
+    if (!version && !tag) return get_slow_plain(ns, key, buf, cap, len);
+    return get_slow(ns, key, buf, cap, len, version, tag);
 }
 
 int mmf_get(mmf *ns, const char *key, void *buf, size_t cap, size_t *len) {

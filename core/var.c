@@ -38,9 +38,20 @@
 #include "internal.h"
 #include "../index/fast.h"
 
+/* vstate's order and length bits, and their values for a full inline buffer */
+#define VAR_VS_MASK (0xffull << 48 | 0xffffffffull)
+#define VAR_VS_FULL ((uint64_t)MMF_ORDER_INLINE << 48 | MMF_VALUE_INLINE)
+_Static_assert(VS_ORDER(VAR_VS_FULL) == MMF_ORDER_INLINE &&
+                   VS_LEN(VAR_VS_FULL) == MMF_VALUE_INLINE && VS_ORDER(VAR_VS_MASK) == 0xff &&
+                   VS_LEN(VAR_VS_MASK) == 0xffffffffu,
+               "VAR_VS_*: vstate's order and length fields");
+
 struct mmf_var {
     mmf_a64 cache;       /* an incarnation word (MMF_INC_MAKE), or 0 */
     uintptr_t slot_base; /* address of slot -1: slot_base + (inc & slot bits) * size */
+    /* VAR_VS_MASK and VAR_VS_FULL (below), kept here so that the hot path
+       tests them from memory: no 64-bit immediates, no register to spare */
+    uint64_t vs_mask, vs_full;
     mmf *ns;
     struct mmfi_key k; /* k.bytes points at key below */
     char key[MMF_KEY_LIMIT + 1];
@@ -54,6 +65,8 @@ int mmf_var_open(mmf *ns, const char *key, mmf_var **out) {
     if (!v) return MMF_ENOMEM;
     v->ns = ns;
     v->slot_base = (uintptr_t)ns->t.slots - sizeof(struct mmf_slot);
+    v->vs_mask = VAR_VS_MASK;
+    v->vs_full = VAR_VS_FULL;
     memcpy(v->key, key, k.len + 1);
     mmfi_key_init(&v->k, v->key, k.len);
     store_relaxed(&v->cache, 0);
@@ -101,9 +114,12 @@ __attribute__((noinline)) static int var_get_slow(mmf_var *var, void *buf, size_
 }
 
 /* The slot the cache word c names: checked against nslots before it was
-   cached. */
+   cached. c's slot bits times the slot size is c shifted by 8 and cut to
+   32 bits: one shift, no mask. */
+_Static_assert(MMF_SLOT_BITS + 8 == 32 && sizeof(struct mmf_slot) == 1u << 8,
+               "cached_slot: slot bits << 8 fill exactly 32 bits");
 MMF_INLINE struct mmf_slot *cached_slot(const mmf_var *var, uint64_t c) {
-    return (struct mmf_slot *)(var->slot_base + (c & MMF_MAX_VARS) * sizeof(struct mmf_slot));
+    return (struct mmf_slot *)(var->slot_base + (uint32_t)(c << 8));
 }
 
 /* The fast read for any inline value (fast.h), then the whole protocol. */
@@ -125,17 +141,18 @@ __attribute__((noinline)) static int var_get_any(mmf_var *var, void *buf, size_t
 int mmf_var_get(mmf_var *var, void *buf, size_t cap, size_t *len, uint64_t *version) {
     if (__builtin_expect(!var || !len, 0)) return MMF_EINVAL;
     if (__builtin_expect(!buf, 0) && cap) return MMF_EINVAL;
+    if (__builtin_expect(cap < MMF_VALUE_INLINE, 0)) goto any;
     uint64_t c = load_relaxed(&var->cache); /* private to the process; see the top */
-    if (__builtin_expect(c == 0 || cap < MMF_VALUE_INLINE, 0)) goto any;
+    if (__builtin_expect(c == 0, 0)) goto any;
     struct mmf_slot *s = cached_slot(var, c);
-    uint64_t g = seq_read_begin(&s->gen);
+    uint64_t g = mmfi_fast_begin(&s->gen); /* low bit cleared: see fast.h */
     /* relaxed: validated by the gen re-check */
     if (__builtin_expect(load_relaxed(&s->incarnation) != c, 0)) goto any;
     uint64_t vs = load_relaxed(&s->vstate);
-    if (__builtin_expect((g & 1) || VS_LEN(vs) != MMF_VALUE_INLINE, 0)) goto any;
-    if (__builtin_expect(VS_ORDER(vs) != MMF_ORDER_INLINE, 0)) goto any;
+    /* order and length in one test: an inline value of exactly 64 bytes */
+    if (__builtin_expect((vs & var->vs_mask) != var->vs_full, 0)) goto any;
     words_load_64(buf, (const mmf_a64 *)((char *)s->ival + ((vs >> 26) & 64)));
-    if (__builtin_expect(seq_read_retry(&s->gen, g), 0)) goto any;
+    if (__builtin_expect(seq_read_retry(&s->gen, g), 0)) goto any; /* and gen was even */
     *len = MMF_VALUE_INLINE;
     if (version) *version = g;
     return MMF_OK;

@@ -19,11 +19,21 @@
 #include "seq.h"
 #include "../common/words.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 enum { MMFI_SLOW = 4 };
 
-/* vstate bits 40..55 (key length, order) that the fast path wants for a
-   key of klen bytes with an inline value */
-#define MMFI_FAST_VS(klen) ((uint64_t)(klen) | (uint64_t)MMF_ORDER_INLINE << 8)
+/* vstate's bits 40..55 (key length, order), in place, that the fast path
+   wants for a key of klen bytes with an inline value; MMFI_FAST_VSK_MASK
+   selects them */
+#define MMFI_FAST_VSK(klen) (((uint64_t)(klen) | (uint64_t)MMF_ORDER_INLINE << 8) << 40)
+#define MMFI_FAST_VSK_MASK (0xffffull << 40)
+_Static_assert(VS_KLEN(MMFI_FAST_VSK(16)) == 16 &&
+                   VS_ORDER(MMFI_FAST_VSK(16)) == MMF_ORDER_INLINE &&
+                   VS_KLEN(MMFI_FAST_VSK_MASK) == 0xff && VS_ORDER(MMFI_FAST_VSK_MASK) == 0xff,
+               "MMFI_FAST_VSK: vstate's key length and order fields");
 
 /* The copy and the answer, for a slot whose identity the caller checked
    and whose value is inline: it fits cap (and the 64-byte buffer). */
@@ -32,8 +42,10 @@ MMF_INLINE int mmfi_copy_fast(struct mmf_slot *s, uint64_t g, uint64_t vs, uint6
     size_t len = VS_LEN(vs);
     /* (vs >> 26) & 64 is VS_CUR(vs) * 64: the current inline buffer */
     const mmf_a64 *src = (const mmf_a64 *)((char *)s->ival + ((vs >> 26) & 64));
-    /* g odd: a write under way; len > 64: only in a damaged or torn slot */
-    if (__builtin_expect(g & 1, 0)) return MMFI_SLOW;
+    /* len > 64: only in a damaged or torn slot. g is the gen loaded first
+       with its low bit cleared (mmfi_read_fast): the re-check below fails
+       for an odd gen (a write under way) and the copy is thrown away, as
+       for any torn read. */
     if (len == MMF_VALUE_INLINE) {
         if (__builtin_expect(cap < MMF_VALUE_INLINE, 0)) return MMFI_SLOW;
         words_load_64(buf, src); /* a full buffer: straight, no jump */
@@ -51,11 +63,13 @@ MMF_INLINE int mmfi_copy_fast(struct mmf_slot *s, uint64_t g, uint64_t vs, uint6
 
 /* A key of up to 16 bytes, as the fast path takes it: in registers. */
 struct mmfi_key16 {
-    uint64_t hash, len, w0, w1; /* w1 is 0 for keys up to 8 bytes */
+    uint64_t hash;
+    uint64_t vsk;    /* MMFI_FAST_VSK(klen): vstate's bits for the key, as a slot holds them */
+    uint64_t w0, w1; /* w1 is 0 for keys up to 8 bytes */
 };
 
 MMF_INLINE struct mmfi_key16 mmfi_key16_of(const char *key, size_t klen) {
-    struct mmfi_key16 k = {mmfi_hash(key, klen), klen, 0, 0};
+    struct mmfi_key16 k = {mmfi_hash(key, klen), MMFI_FAST_VSK(klen), 0, 0};
     if (klen >= 8) {
         k.w0 = key_load8(key);
         /* bytes 8..klen-1: the 8 ending at the key's end, shifted down */
@@ -68,19 +82,95 @@ MMF_INLINE struct mmfi_key16 mmfi_key16_of(const char *key, size_t klen) {
     return k;
 }
 
+/* Whether mmfi_key16_scan must read the key byte-exactly: under a
+   sanitizer, which (rightly, for C) reports the word loads that look past a
+   key's end. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MMFI_KEY_SCAN_EXACT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
+    __has_feature(memory_sanitizer)
+#define MMFI_KEY_SCAN_EXACT 1
+#endif
+#endif
+#ifndef MMFI_KEY_SCAN_EXACT
+#define MMFI_KEY_SCAN_EXACT 0
+#endif
+
+/* The bytes of w that are zero, as the top bit of each; exact for the
+   lowest zero byte (a borrow only runs upwards) and 0 iff there is none. */
+MMF_INLINE uint64_t mmfi_zero_bytes(uint64_t w) {
+    return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+}
+
+/* Bit i set iff byte i of key is 0, for bytes 0..15 (which the caller
+   made sure are readable). */
+MMF_INLINE unsigned mmfi_nul_mask16(const char *key) {
+#ifdef __SSE2__
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)key);
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+#else
+    uint64_t za = mmfi_zero_bytes(key_load8(key)), zb = mmfi_zero_bytes(key_load8(key + 8));
+    if (!(za | zb)) return 0;
+    return za ? 1u << (__builtin_ctzll(za) / 8) : 1u << (8 + __builtin_ctzll(zb) / 8);
+#endif
+}
+
+/* A NUL-terminated key in one pass: its length if it is 0..16, with its
+   words and hash in *k (for 1..16), or 17 for a longer key (or one the pass
+   cannot read: the caller measures it then with strnlen). The key's first
+   16 bytes are read in one go, which may look past its NUL; they lie in
+   the page of its first byte (checked), so no load can fault, and only the
+   bytes before the NUL are used. Byte 16 is read only when bytes 0..15
+   hold no NUL, so it is part of the string. Sanitizer builds measure with
+   strnlen instead (MMFI_KEY_SCAN_EXACT). */
+MMF_INLINE size_t mmfi_key16_scan(const char *key, struct mmfi_key16 *k) {
+    if (MMFI_KEY_SCAN_EXACT || __builtin_expect(((uintptr_t)key & 4095) > 4096 - 16, 0)) {
+        size_t n = strnlen(key, 17);
+        if (n - 1 < 16) *k = mmfi_key16_of(key, n);
+        return n;
+    }
+    unsigned nul = mmfi_nul_mask16(key);
+    uint64_t a = key_load8(key), b = key_load8(key + 8);
+    if (__builtin_expect(nul == 0, 1)) {
+        if (key[16]) return 17;
+        /* the usual key: its length known here, so the hash is straight */
+        *k = (struct mmfi_key16){mmfi_hash(key, 16), MMFI_FAST_VSK(16), a, b};
+        return 16;
+    }
+    size_t n = (size_t)__builtin_ctz(nul);
+    if (n == 0) return 0;
+    /* the bytes before the NUL, zero-padded as a slot keeps them */
+    if (n < 8)
+        *k = (struct mmfi_key16){0, MMFI_FAST_VSK(n), a & ((1ull << (8 * n)) - 1), 0};
+    else
+        *k = (struct mmfi_key16){0, MMFI_FAST_VSK(n), a, b & ((1ull << (8 * (n - 8))) - 1)};
+    k->hash = mmfi_hash(key, n);
+    return n;
+}
+
 /* Slot s holds key k and its inline value fits cap: the copy in buf and
    MMFI_FOUND (hit->slot is left to the caller); MMFI_OTHER if it holds
    another key; MMFI_SLOW for anything else. The key compares both words: a
    slot keeps the words past its key zero, as k does, so a mismatch there
    is damage or a torn read, and MMFI_SLOW sorts it out. */
+/* The gen a fast read starts from: as loaded (acquire), its low bit
+   cleared. The re-check (seq_read_retry: gen == g) then also rejects a
+   read that began while a write was under way: gen was odd, so it is now
+   that odd value or above it, never the even value below. One test for
+   both, where "odd?" and "moved?" were two. */
+MMF_INLINE uint64_t mmfi_fast_begin(const mmf_a64 *gen) {
+    return seq_read_begin(gen) & ~1ull;
+}
+
 MMF_INLINE int mmfi_read_fast(struct mmf_slot *s, struct mmfi_key16 k, void *buf, size_t cap,
                               mmfi_hit *hit) {
-    uint64_t g = seq_read_begin(&s->gen);
+    uint64_t g = mmfi_fast_begin(&s->gen);
     /* relaxed: every field below is re-validated by the gen re-check */
     if (load_relaxed(&s->hash) != k.hash) return MMFI_OTHER;
     uint64_t vs = load_relaxed(&s->vstate);
-    uint64_t diff = (((vs >> 40) & 0xffff) ^ MMFI_FAST_VS(k.len)) |
-                    (load_relaxed(&s->key[0]) ^ k.w0) | (load_relaxed(&s->key[1]) ^ k.w1);
+    uint64_t diff = ((vs & MMFI_FAST_VSK_MASK) ^ k.vsk) | (load_relaxed(&s->key[0]) ^ k.w0) |
+                    (load_relaxed(&s->key[1]) ^ k.w1);
     /* another key length, a value in blocks, a hash collision or a torn
        read: rare, and the slow path sorts each out */
     if (__builtin_expect(diff != 0, 0)) return MMFI_SLOW;
@@ -90,7 +180,7 @@ MMF_INLINE int mmfi_read_fast(struct mmf_slot *s, struct mmfi_key16 k, void *buf
 /* The same through a handle: slot s if its incarnation is still inc. */
 MMF_INLINE int mmfi_read_fast_at(struct mmf_slot *s, uint64_t inc, void *buf, size_t cap,
                                  mmfi_hit *hit) {
-    uint64_t g = seq_read_begin(&s->gen);
+    uint64_t g = mmfi_fast_begin(&s->gen);
     /* relaxed: every field below is re-validated by the gen re-check */
     if (__builtin_expect(load_relaxed(&s->incarnation) != inc, 0))
         return MMFI_SLOW; /* another incarnation: re-resolve */
@@ -106,10 +196,11 @@ MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, vo
                              mmfi_hit *hit) {
     struct mmfi_view v;
     mmfi_view_load(t, &v);
-    /* the table's fields, loaded once: the acquires below would reload them */
+    /* the view's fields in registers; the slots' base and count are loaded
+       where an entry matches (in the common case once, and the loop keeps
+       two registers fewer) */
     const mmf_a64 *entries = v.entries;
-    struct mmf_slot *slots = t->slots;
-    uint64_t mask = v.mask, nslots = load_relaxed(&t->nslots), tag = ENTRY_TAG(k.hash);
+    uint64_t mask = v.mask, tag = ENTRY_TAG(k.hash);
     const uint64_t tag_bits = ~((1ull << MMF_SLOT_BITS) - 1u);
     for (uint64_t i = 0; i <= mask; i++) {
         /* acquire: pairs with mmfi_set_entry, so the slot is seen whole */
@@ -118,8 +209,10 @@ MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, vo
            TOMBSTONE have no bits there, so they never match */
         if ((e & tag_bits) == tag) {
             uint64_t slot = ENTRY_SLOT(e);
-            if (__builtin_expect(slot >= nslots, 0)) return MMFI_SLOW; /* ECORRUPT there */
-            int rc = mmfi_read_fast(&slots[slot], k, buf, cap, hit);
+            /* relaxed: a cache of a count that only rises */
+            if (__builtin_expect(slot >= load_relaxed(&t->nslots), 0))
+                return MMFI_SLOW; /* ECORRUPT there */
+            int rc = mmfi_read_fast(&t->slots[slot], k, buf, cap, hit);
             if (__builtin_expect(rc == MMFI_FOUND, 1)) {
                 hit->slot = slot;
                 return rc;

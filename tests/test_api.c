@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../common/layout.h" /* where the header keeps a few words, for bad images */
 #include "testutil.h"
@@ -552,6 +554,51 @@ static void test_bad_arguments(void) {
     done(ns);
 }
 
+/* Keys of every length up to past the fast path's 16 bytes, each ending
+   right before an unreadable page and at other offsets in its page: gets
+   find exactly the key given (never a prefix, never one read past the
+   NUL), and none faults. */
+static void test_keys_at_page_ends(void) {
+    mmf *ns = open_new(0, 0);
+    long page = sysconf(_SC_PAGESIZE);
+    char *map =
+        mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CU_ASSERT_FATAL(map != MAP_FAILED);
+    CU_ASSERT_EQUAL_FATAL(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+    char key[32], buf[64];
+    size_t len;
+    for (size_t n = 1; n <= 20; n++) {
+        for (size_t i = 0; i < n; i++)
+            key[i] = (char)('a' + (n + i) % 26);
+        key[n] = 0;
+        CU_ASSERT_EQUAL(mmf_set(ns, key, key, n), MMF_OK);
+    }
+    for (size_t n = 1; n <= 20; n++) {
+        for (size_t i = 0; i < n; i++)
+            key[i] = (char)('a' + (n + i) % 26);
+        key[n] = 0;
+        /* the NUL at the page's last byte, then at offsets before it */
+        for (size_t back = 0; back < 40; back++) {
+            char *k = map + page - (n + 1) - back;
+            memcpy(k, key, n + 1);
+            memset(k + n + 1, 'x', back); /* bytes past the NUL are never key bytes */
+            memset(buf, 0, sizeof buf);
+            CU_ASSERT_EQUAL(mmf_get(ns, k, buf, sizeof buf, &len), MMF_OK);
+            CU_ASSERT_EQUAL(len, n);
+            CU_ASSERT_EQUAL(memcmp(buf, key, n), 0);
+            if (n > 1) { /* its prefix is a key nobody set */
+                k[n - 1] = 0;
+                CU_ASSERT_EQUAL(mmf_get(ns, k, buf, sizeof buf, &len), MMF_ENOTFOUND);
+            }
+        }
+    }
+    /* the empty key ending a page */
+    map[page - 1] = 0;
+    CU_ASSERT_EQUAL(mmf_get(ns, map + page - 1, buf, sizeof buf, &len), MMF_EINVAL);
+    CU_ASSERT_EQUAL(munmap(map, 2 * (size_t)page), 0);
+    done(ns);
+}
+
 static void test_bad_options(void) {
     mmf *ns = NULL;
     mmf_options o = MMF_OPTIONS_INIT;
@@ -752,6 +799,7 @@ int main(void) {
         {"a backing file", test_backing_file},
         {"bad images are refused and left untouched", test_bad_images_are_refused_untouched},
         {"bad arguments change nothing", test_bad_arguments},
+        {"keys of every length at a page's end", test_keys_at_page_ends},
         {"bad options", test_bad_options},
         {"open from a text spec", test_open_spec},
         {"sizes with K/M/G", test_parse_size},
