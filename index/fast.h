@@ -19,10 +19,6 @@
 #include "seq.h"
 #include "../common/words.h"
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 enum { MMFI_SLOW = 4 };
 
 /* vstate's bits 40..55 (key length, order), in place, that the fast path
@@ -82,70 +78,14 @@ MMF_INLINE struct mmfi_key16 mmfi_key16_of(const char *key, size_t klen) {
     return k;
 }
 
-/* Whether mmfi_key16_scan must read the key byte-exactly: under a
-   sanitizer, which (rightly, for C) reports the word loads that look past a
-   key's end. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define MMFI_KEY_SCAN_EXACT 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
-    __has_feature(memory_sanitizer)
-#define MMFI_KEY_SCAN_EXACT 1
-#endif
-#endif
-#ifndef MMFI_KEY_SCAN_EXACT
-#define MMFI_KEY_SCAN_EXACT 0
-#endif
-
-/* The bytes of w that are zero, as the top bit of each; exact for the
-   lowest zero byte (a borrow only runs upwards) and 0 iff there is none. */
-MMF_INLINE uint64_t mmfi_zero_bytes(uint64_t w) {
-    return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
-}
-
-/* Bit i set iff byte i of key is 0, for bytes 0..15 (which the caller
-   made sure are readable). */
-MMF_INLINE unsigned mmfi_nul_mask16(const char *key) {
-#ifdef __SSE2__
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)key);
-    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
-#else
-    uint64_t za = mmfi_zero_bytes(key_load8(key)), zb = mmfi_zero_bytes(key_load8(key + 8));
-    if (!(za | zb)) return 0;
-    return za ? 1u << (__builtin_ctzll(za) / 8) : 1u << (8 + __builtin_ctzll(zb) / 8);
-#endif
-}
-
-/* A NUL-terminated key in one pass: its length if it is 0..16, with its
-   words and hash in *k (for 1..16), or 17 for a longer key (or one the pass
-   cannot read: the caller measures it then with strnlen). The key's first
-   16 bytes are read in one go, which may look past its NUL; they lie in
-   the page of its first byte (checked), so no load can fault, and only the
-   bytes before the NUL are used. Byte 16 is read only when bytes 0..15
-   hold no NUL, so it is part of the string. Sanitizer builds measure with
-   strnlen instead (MMFI_KEY_SCAN_EXACT). */
+/* A NUL-terminated key as the fast path takes it: its length if it is
+   0..16, with its words and hash in *k (for 1..16), or 17 for a longer key
+   (which the caller measures again). strnlen reads the key byte-exactly: a
+   wider load past its NUL, though it could not fault inside the page, is
+   an invalid read for valgrind and the sanitizers in a user's program. */
 MMF_INLINE size_t mmfi_key16_scan(const char *key, struct mmfi_key16 *k) {
-    if (MMFI_KEY_SCAN_EXACT || __builtin_expect(((uintptr_t)key & 4095) > 4096 - 16, 0)) {
-        size_t n = strnlen(key, 17);
-        if (n - 1 < 16) *k = mmfi_key16_of(key, n);
-        return n;
-    }
-    unsigned nul = mmfi_nul_mask16(key);
-    uint64_t a = key_load8(key), b = key_load8(key + 8);
-    if (__builtin_expect(nul == 0, 1)) {
-        if (key[16]) return 17;
-        /* the usual key: its length known here, so the hash is straight */
-        *k = (struct mmfi_key16){mmfi_hash(key, 16), MMFI_FAST_VSK(16), a, b};
-        return 16;
-    }
-    size_t n = (size_t)__builtin_ctz(nul);
-    if (n == 0) return 0;
-    /* the bytes before the NUL, zero-padded as a slot keeps them */
-    if (n < 8)
-        *k = (struct mmfi_key16){0, MMFI_FAST_VSK(n), a & ((1ull << (8 * n)) - 1), 0};
-    else
-        *k = (struct mmfi_key16){0, MMFI_FAST_VSK(n), a, b & ((1ull << (8 * (n - 8))) - 1)};
-    k->hash = mmfi_hash(key, n);
+    size_t n = strnlen(key, 17);
+    if (n - 1 < 16) *k = mmfi_key16_of(key, n);
     return n;
 }
 
