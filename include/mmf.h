@@ -196,7 +196,9 @@ MMF_API int mmf_set(mmf *ns, const char *key, const void *val, size_t len);
    NULL when cap is 0). MMF_ENOTFOUND if there is no such variable.
    MMF_ETIMEDOUT if a writer of this variable stopped mid-write for longer
    than the handle's timeout (see the top of this file), MMF_ECORRUPT if the
-   variable's slot points outside the namespace, MMF_EINVAL. The other reads
+   variable's slot points outside the namespace, MMF_EINVAL. On any answer
+   but MMF_OK the contents of buf are unspecified (a read that met a write
+   may have copied into it before it looked again). The other reads
    (mmf_get_v, mmf_get_tagged, mmf_exists, mmf_foreach) give the same. */
 MMF_API int mmf_get(mmf *ns, const char *key, void *buf, size_t cap, size_t *len);
 

@@ -89,11 +89,6 @@ MMF_INLINE size_t mmfi_key16_scan(const char *key, struct mmfi_key16 *k) {
     return n;
 }
 
-/* Slot s holds key k and its inline value fits cap: the copy in buf and
-   MMFI_FOUND (hit->slot is left to the caller); MMFI_OTHER if it holds
-   another key; MMFI_SLOW for anything else. The key compares both words: a
-   slot keeps the words past its key zero, as k does, so a mismatch there
-   is damage or a torn read, and MMFI_SLOW sorts it out. */
 /* The gen a fast read starts from: as loaded (acquire), its low bit
    cleared. The re-check (seq_read_retry: gen == g) then also rejects a
    read that began while a write was under way: gen was odd, so it is now
@@ -103,6 +98,11 @@ MMF_INLINE uint64_t mmfi_fast_begin(const mmf_a64 *gen) {
     return seq_read_begin(gen) & ~1ull;
 }
 
+/* Slot s holds key k and its inline value fits cap: the copy in buf and
+   MMFI_FOUND (hit->slot is left to the caller); MMFI_OTHER if it holds
+   another key; MMFI_SLOW for anything else. The key compares both words: a
+   slot keeps the words past its key zero, as k does, so a mismatch there
+   is damage or a torn read, and MMFI_SLOW sorts it out. */
 MMF_INLINE int mmfi_read_fast(struct mmf_slot *s, struct mmfi_key16 k, void *buf, size_t cap,
                               mmfi_hit *hit) {
     uint64_t g = mmfi_fast_begin(&s->gen);
