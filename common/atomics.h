@@ -107,6 +107,16 @@ MMF_INLINE void fence_compiler(void) {
     atomic_signal_fence(memory_order_seq_cst);
 }
 
+/* Hints that a line will be read (or written) soon: its miss then overlaps
+   the misses before it. A prefetch is not an access in the memory model,
+   it orders and publishes nothing, and it cannot fault. */
+MMF_INLINE void prefetch_read(const void *p) {
+    __builtin_prefetch(p, 0, 3);
+}
+MMF_INLINE void prefetch_write(const void *p) {
+    __builtin_prefetch(p, 1, 3);
+}
+
 MMF_INLINE void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

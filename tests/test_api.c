@@ -592,19 +592,25 @@ static void test_keys_at_page_ends(void) {
             }
         }
     }
-    /* and each in a heap block of exactly its size: the suite runs under
-       valgrind's memcheck (scripts/test.sh), which fails on any byte read
-       past the block, as it would in a user's program */
-    for (size_t n = 1; n <= 20; n++) {
-        char *k = malloc(n + 1);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(k);
-        for (size_t i = 0; i < n; i++)
-            k[i] = (char)('a' + (n + i) % 26);
-        k[n] = 0;
-        CU_ASSERT_EQUAL(mmf_get(ns, k, buf, sizeof buf, &len), MMF_OK);
-        CU_ASSERT_EQUAL(mmf_exists(ns, k), 1);
-        free(k);
-    }
+    /* and each ending a heap block, at each of the 16 offsets from the
+       block's aligned start (the key is measured with aligned 16-byte
+       loads): the suite runs under valgrind's memcheck (scripts/test.sh),
+       which fails on any use of a byte past the block, as it would in a
+       user's program */
+    for (size_t pre = 0; pre < 16; pre++)
+        for (size_t n = 1; n <= 20; n++) {
+            char *b = malloc(pre + n + 1);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+            char *k = b + pre;
+            memset(b, 'p', pre);
+            for (size_t i = 0; i < n; i++)
+                k[i] = (char)('a' + (n + i) % 26);
+            k[n] = 0;
+            CU_ASSERT_EQUAL(mmf_get(ns, k, buf, sizeof buf, &len), MMF_OK);
+            CU_ASSERT_EQUAL(len, n);
+            CU_ASSERT_EQUAL(mmf_exists(ns, k), 1);
+            free(b);
+        }
     /* the empty key ending a page */
     map[page - 1] = 0;
     CU_ASSERT_EQUAL(mmf_get(ns, map + page - 1, buf, sizeof buf, &len), MMF_EINVAL);
