@@ -117,7 +117,8 @@ MMF_INLINE size_t mmfi_key_len17(const char *key) {
     return strnlen(key, 17);
 #else
     uintptr_t off = (uintptr_t)key & 15;
-    const __m128i *block = (const __m128i *)(const void *)(key - off);
+    /* the address as an integer: key - off would point before the object */
+    const __m128i *block = (const __m128i *)((uintptr_t)key - off);
     const __m128i zero = _mm_setzero_si128();
     unsigned nul = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(block), zero)) >> off;
     /* the second block is needed by every key of 16 bytes (NUL included,
@@ -203,8 +204,9 @@ MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, vo
             if (__builtin_expect(slot >= load_relaxed(&t->nslots), 0))
                 return MMFI_SLOW; /* ECORRUPT there */
             struct mmf_slot *s = &t->slots[slot];
-            /* both value lines, whichever vstate will name: their misses
-               overlap line 0's instead of following it */
+            /* both inline value lines, whichever vstate will name (a value
+               in blocks uses neither): their misses overlap line 0's
+               instead of following it */
             prefetch_read(s->ival[0]);
             prefetch_read(s->ival[1]);
             int rc = mmfi_read_fast(s, k, buf, cap, hit);
