@@ -69,7 +69,7 @@ typedef struct bench_backend {
 } bench_backend;
 
 extern const bench_backend backend_mmf, backend_mmf_var, backend_mmf_spin, backend_lmdb,
-    backend_redis, backend_pipe;
+    backend_redis, backend_pipe, backend_word;
 
 void bench_key(char *buf, unsigned i); /* 16-byte keys */
 

@@ -29,7 +29,8 @@ static const workload workloads[] = {
 #define NWORKLOADS (sizeof workloads / sizeof *workloads)
 
 static const bench_backend *const backends[] = {&backend_mmf,  &backend_mmf_var, &backend_mmf_spin,
-                                                &backend_lmdb, &backend_redis,   &backend_pipe};
+                                                &backend_lmdb, &backend_redis,   &backend_pipe,
+                                                &backend_word};
 
 /* Whether name is one of the comma-separated names in list. */
 static int listed(const char *list, const char *name) {
@@ -42,7 +43,7 @@ static int listed(const char *list, const char *name) {
 static void usage(FILE *out) {
     fputs("usage: mmf-bench [--quick] [--seconds S] [--keys N] [--value BYTES] [--rate OPS]\n"
           "                 [--churn PAIRS] [--fill N]\n"
-          "                 [--systems mmf,mmf-var,mmf-spin,lmdb,redis,pipe] [--out DIR]\n"
+          "                 [--systems mmf,mmf-var,mmf-spin,lmdb,redis,pipe,word] [--out DIR]\n"
           "Runs every workload against every system, prints a Markdown table and the\n"
           "targets, and writes DIR/results.json, DIR/results.md, DIR/latency.png and\n"
           "DIR/scaling.png (DIR defaults to ./mmf-bench-results).\n"
@@ -61,7 +62,7 @@ int main(int argc, char **argv) {
     unsigned keys = 100000, value = 64;
     long long churn = -1, fill = -1; /* -1: from keys */
     int quick = 0;
-    const char *only = "mmf,mmf-var,mmf-spin,lmdb,redis,pipe", *out_dir = "mmf-bench-results";
+    const char *only = "mmf,mmf-var,mmf-spin,lmdb,redis,pipe,word", *out_dir = "mmf-bench-results";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--quick"))

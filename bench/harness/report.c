@@ -5,8 +5,8 @@
 
 #include "report.h"
 
-static const char *systems[] = {"mmf", "mmf-var", "mmf-spin", "lmdb", "redis", "pipe"};
-#define NSYSTEMS 6
+static const char *systems[] = {"mmf", "mmf-var", "mmf-spin", "lmdb", "redis", "pipe", "word"};
+#define NSYSTEMS 7
 
 const run_result *report_find(const bench_run *r, const char *system, const char *workload) {
     for (int i = 0; i < r->n; i++)
@@ -247,6 +247,17 @@ void report_targets(FILE *out, const bench_run *r) {
                hot->ops_per_s / m1->ops_per_s, 0.8, 1, "x");
         target(out, "beside a hot writer, p99.9 / p50 get latency",
                (double)hot->p999 / (double)hot->p50, 10, 0, "x");
+    }
+    const run_result *spin = report_find(r, "mmf-spin", "publish x1");
+    const run_result *word = report_find(r, "word", "publish x1");
+    if (spin) {
+        target(out, "publish -> observe across cores, a waiter spinning through a handle, p50",
+               (double)spin->p50, 300, 0, " ns");
+        if (word)
+            fprintf(out,
+                    "  (the bare shared word, the floor, in this run: p50 %llu ns; mmf-spin "
+                    "%.2fx it)\n",
+                    (unsigned long long)word->p50, (double)spin->p50 / (double)word->p50);
     }
     fprintf(out,
             "(latencies are net of the %.0f ns that reading the clock twice costs here; "
