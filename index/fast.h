@@ -203,13 +203,7 @@ MMF_INLINE int mmfi_get_fast(const struct mmfi_table *t, struct mmfi_key16 k, vo
             /* relaxed: a cache of a count that only rises */
             if (__builtin_expect(slot >= load_relaxed(&t->nslots), 0))
                 return MMFI_SLOW; /* ECORRUPT there */
-            struct mmf_slot *s = &t->slots[slot];
-            /* both inline value lines, whichever vstate will name (a value
-               in blocks uses neither): their misses overlap line 0's
-               instead of following it */
-            prefetch_read(s->ival[0]);
-            prefetch_read(s->ival[1]);
-            int rc = mmfi_read_fast(s, k, buf, cap, hit);
+            int rc = mmfi_read_fast(&t->slots[slot], k, buf, cap, hit);
             if (__builtin_expect(rc == MMFI_FOUND, 1)) {
                 hit->slot = slot;
                 return rc;
