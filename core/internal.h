@@ -246,7 +246,7 @@ int mmf__map_index_rc(int rc);
    lookups (hash and words); MMF_EINVAL if it is not a key. */
 MMF_INLINE int mmf__key_prepare(struct mmfi_key *k, const char *key) {
     if (!key) return MMF_EINVAL;
-    size_t n = strnlen(key, MMF_KEY_MAX + 1);
+    size_t n = mmfi_key_len(key, MMF_KEY_MAX);
     if (n - 1 >= MMF_KEY_MAX) return MMF_EINVAL; /* 0 wraps around */
     mmfi_key_init(k, key, n);
     return MMF_OK;

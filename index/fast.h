@@ -19,10 +19,6 @@
 #include "seq.h"
 #include "../common/words.h"
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 enum { MMFI_SLOW = 4 };
 
 /* vstate's bits 40..55 (key length, order), in place, that the fast path
@@ -80,54 +76,6 @@ MMF_INLINE struct mmfi_key16 mmfi_key16_of(const char *key, size_t klen) {
         k.w0 = full.words[0];
     }
     return k;
-}
-
-/* Whether the key is measured with strnlen: asked for (cmake
-   -DMMF_EXACT_KEY_SCAN=ON, for memcheck runs with non-default options);
-   under a sanitizer, which instruments the aligned loads below and
-   (rightly, for C) reports the bytes they read past the key's NUL; or
-   where SSE2 is missing. */
-#if defined(MMF_EXACT_KEY_SCAN) || defined(__SANITIZE_ADDRESS__) ||                                \
-    defined(__SANITIZE_THREAD__) || !defined(__SSE2__)
-#define MMFI_KEY_SCAN_EXACT 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
-    __has_feature(memory_sanitizer)
-#define MMFI_KEY_SCAN_EXACT 1
-#endif
-#endif
-#ifndef MMFI_KEY_SCAN_EXACT
-#define MMFI_KEY_SCAN_EXACT 0
-#endif
-
-/* strnlen(key, 17), inline, as glibc's strlen does it: aligned 16-byte
-   loads. An aligned load never crosses a page, and the second is made only
-   when the first held no NUL at or after the key's start, so byte 16 - off
-   belongs to the string and its block is mapped: no load can fault. The
-   bytes it reads past the NUL (or before the key) are masked off. Memcheck,
-   with its default options (--partial-loads-ok=yes, precise trailing-zero
-   counts), accepts exactly this: an aligned load some of whose bytes are
-   addressable, and a result that depends only on the defined ones
-   (test_api runs heap keys of every length and offset under it). With
-   --partial-loads-ok=no or --expensive-definedness-checks=no it reports
-   them, as it would glibc's strlen if it did not replace it; an unaligned
-   load would fail even its defaults. */
-MMF_INLINE size_t mmfi_key_len17(const char *key) {
-#if MMFI_KEY_SCAN_EXACT
-    return strnlen(key, 17);
-#else
-    uintptr_t off = (uintptr_t)key & 15;
-    /* the address as an integer: key - off would point before the object */
-    const __m128i *block = (const __m128i *)((uintptr_t)key - off);
-    const __m128i zero = _mm_setzero_si128();
-    unsigned nul = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(block), zero)) >> off;
-    /* the second block is needed by every key of 16 bytes (NUL included,
-       17 to look at) and by shorter ones that start late in their block */
-    if (__builtin_expect(nul != 0, 0)) return (size_t)__builtin_ctz(nul);
-    nul = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(block + 1), zero));
-    /* bit 17 stands for "longer than 16" */
-    return (size_t)__builtin_ctz(nul << (16 - off) | 1u << 17);
-#endif
 }
 
 /* A NUL-terminated key as the fast path takes it: its length if it is
