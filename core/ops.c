@@ -62,10 +62,8 @@
    writer), for any key: measured and checked here, off the fast path. */
 __attribute__((noinline)) static int get_slow(mmf *ns, const char *key, void *buf, size_t cap,
                                               size_t *len, uint64_t *version, uint8_t *tag) {
-    size_t klen = strnlen(key, MMF_KEY_MAX + 1);
-    if (klen - 1 >= MMF_KEY_MAX) return MMF_EINVAL; /* 0 wraps around */
     struct mmfi_key k;
-    mmfi_key_init(&k, key, klen);
+    if (mmf__key_prepare(&k, key)) return MMF_EINVAL;
     struct mmf_read_ctx ctx = mmf__read_ctx(ns);
     mmfi_stall st = mmf__read_stall_on(&ctx);
     mmfi_hit hit;
