@@ -78,9 +78,8 @@ __attribute__((noinline)) static int get_slow_plain(mmf *ns, const char *key, vo
     return get_slow(ns, key, buf, cap, len, NULL, NULL);
 }
 
-/* Checked once, the key measured byte-exactly, then read for its words and
-   hash (mmfi_key16_scan); a key up to 16 bytes takes the fast path
-   (fast.h). */
+/* Checked once, the key measured (index/key.h) and hashed
+   (mmfi_key16_scan); a key up to 16 bytes takes the fast path (fast.h). */
 MMF_INLINE int get_common(mmf *ns, const char *key, void *buf, size_t cap, size_t *len,
                           uint64_t *version, uint8_t *tag) {
     /* tested one by one: gcc 12 merges fewer of them into flags and an or
