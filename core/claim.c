@@ -28,12 +28,10 @@
 #define LIVENESS_PERIOD_NS 1000000u /* then look once a millisecond */
 #define STALLS_BEFORE_ORPHAN 64u
 
-void mmf__wake_slot(struct mmf_slot *s) {
-    /* seq_cst load: after seq_write_end's seq_cst store (Dekker with
-       mmf_wait); the exchange clears the flag for the sleepers it wakes, so
-       a waiter that died asleep costs one wake-up, not one per write */
-    if (load32_seq_cst(&s->waiters) && exchange32_acquire(&s->waiters, 0))
-        mmf__futex_wake_all((mmf_a32 *)&s->gen);
+void mmf__wake_slot_sleepers(struct mmf_slot *s) {
+    /* the exchange clears the flag for the sleepers it wakes, so a waiter
+       that died asleep costs one wake-up, not one per write */
+    if (exchange32_acquire(&s->waiters, 0)) mmf__futex_wake_all((mmf_a32 *)&s->gen);
 }
 
 void mmf__wake_struct(mmf *ns) {
@@ -75,9 +73,8 @@ bool mmf__liveness_due(uint64_t *next_ns) {
     return true;
 }
 
-int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
-    uint64_t seen = 0, next_check = 0;
-    if (mmfi_claim(s, token, &seen)) return MMF_OK; /* the usual case: no clock read */
+int mmf__claim_wait(mmf *ns, struct mmf_slot *s, uint64_t token, uint64_t seen) {
+    uint64_t next_check = 0;
     mmf_deadline dl, *d = &dl;
     mmf__deadline_in(&dl, ns->timeout);
     for (uint64_t round = 0;; round++) {

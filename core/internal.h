@@ -124,8 +124,15 @@ void mmf__mutex_unlock(mmf *ns);
 void mmf__recover_try(mmf *ns);
 
 /* claim.c: waiting for a slot's claim (up to the handle's timeout), taking
-   over a dead writer's; token from mmf__me */
-int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token);
+   over a dead writer's; token from mmf__me. mmf__claim tries once inline
+   (the usual case: no call, no clock read), then mmf__claim_wait, which
+   starts from the owner that try saw. */
+int mmf__claim_wait(mmf *ns, struct mmf_slot *s, uint64_t token, uint64_t seen);
+MMF_INLINE int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
+    uint64_t seen = 0;
+    if (mmfi_claim(s, token, &seen)) return MMF_OK;
+    return mmf__claim_wait(ns, s, token, seen);
+}
 /* Whether it is time to ask if a holder lives: 0.2 ms after the first call
    (*next_ns starts 0), then every millisecond. */
 bool mmf__liveness_due(uint64_t *next_ns);
@@ -157,7 +164,13 @@ void mmf__finish_dead_write(struct mmf_slot *s);
    and ends its write; 0 if another process took it first. Counted in
    claim_takeovers. */
 int mmf__take_over(mmf *ns, struct mmf_slot *s, uint64_t dead, uint64_t token);
-void mmf__wake_slot(struct mmf_slot *s);
+/* Wakes the slot's sleepers if a waiter raised its flag: inline, the
+   usual case being none. The seq_cst load comes after seq_write_end's
+   seq_cst store (Dekker with mmf_wait, see wait.c). */
+void mmf__wake_slot_sleepers(struct mmf_slot *s);
+MMF_INLINE void mmf__wake_slot(struct mmf_slot *s) {
+    if (load32_seq_cst(&s->waiters)) mmf__wake_slot_sleepers(s);
+}
 void mmf__wake_struct(mmf *ns);
 
 /* recover.c: with the mutex held */

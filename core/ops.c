@@ -57,6 +57,7 @@
 #include "../common/crash.h"
 #include "../common/words.h"
 #include "../index/fast.h"
+#include "../index/inplace.h"
 
 /* The whole read, with the stall function (a slot mid-write, a dead
    writer), for any key: measured and checked here, off the fast path. */

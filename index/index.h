@@ -216,10 +216,6 @@ uint64_t mmfi_probe_length(const struct mmfi_table *t, const struct mmfi_key *k)
 int mmfi_find_for_write(const struct mmfi_table *t, const struct mmfi_view *v,
                         const struct mmfi_key *k, uint64_t *pos, uint64_t *slot, int *present);
 
-/* Whether slot s holds key (caller holds the claim or the mutex); <0 if its
-   key block is out of bounds. */
-int mmfi_holds_key(const struct mmfi_table *t, const struct mmf_slot *s, const struct mmfi_key *k);
-
 /* Stores an index entry (release: a reader that loads it sees the slot it
    names written whole). Mutex held. */
 MMF_INLINE void mmfi_set_entry(const struct mmfi_view *v, uint64_t pos, uint64_t entry) {
@@ -241,25 +237,6 @@ MMF_INLINE int mmfi_claim(struct mmf_slot *s, uint64_t token, uint64_t *seen) {
 MMF_INLINE void mmfi_release(struct mmf_slot *s) {
     store_release(&s->owner, 0);
 }
-
-/* Where an in-place write goes, as mmfi_fits found it: the slot's vstate and
-   the spare buffer it names, each loaded from the slot once and checked. */
-struct mmfi_place {
-    uint64_t vs;
-    mmf_a64 *spare; /* the spare inline buffer or block; NULL for no value */
-};
-
-/* Whether a value of len bytes can be written in place: into the spare
-   inline buffer or spare block, or len 0 into a slot without either. If
-   so, fills *p for mmfi_write_inplace. */
-int mmfi_fits(const struct mmfi_table *t, struct mmf_slot *s, size_t len, struct mmfi_place *p);
-
-/* In-place publication by the claim holder: value into the spare buffer,
-   then one store of vstate flips spare and current. Returns the new version.
-   p is what mmfi_fits said for this len; the slot is not read again, so a
-   change made behind the claim's back cannot redirect the write. */
-uint64_t mmfi_write_inplace(struct mmf_slot *s, const struct mmfi_place *p, const void *val,
-                            size_t len, unsigned tag);
 
 /* Ends the write a dead writer left in s (its claim now held by the
    caller): an odd gen becomes even, publishing the value vstate names,

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "../index/index.h"
+#include "../index/inplace.h"
 #include "testutil.h"
 
 #define CAP 16u
