@@ -73,8 +73,8 @@ bool mmf__liveness_due(uint64_t *next_ns) {
     return true;
 }
 
-int mmf__claim_wait(mmf *ns, struct mmf_slot *s, uint64_t token, uint64_t seen) {
-    uint64_t next_check = 0;
+int mmf__claim_wait(mmf *ns, struct mmf_slot *s, uint64_t token) {
+    uint64_t seen = 0, next_check = 0;
     mmf_deadline dl, *d = &dl;
     mmf__deadline_in(&dl, ns->timeout);
     for (uint64_t round = 0;; round++) {

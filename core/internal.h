@@ -125,13 +125,13 @@ void mmf__recover_try(mmf *ns);
 
 /* claim.c: waiting for a slot's claim (up to the handle's timeout), taking
    over a dead writer's; token from mmf__me. mmf__claim tries once inline
-   (the usual case: no call, no clock read), then mmf__claim_wait, which
-   starts from the owner that try saw. */
-int mmf__claim_wait(mmf *ns, struct mmf_slot *s, uint64_t token, uint64_t seen);
+   (the usual case: no call, no clock read); mmf__claim_wait then tries
+   again, waits and takes over. */
+int mmf__claim_wait(mmf *ns, struct mmf_slot *s, uint64_t token);
 MMF_INLINE int mmf__claim(mmf *ns, struct mmf_slot *s, uint64_t token) {
-    uint64_t seen = 0;
+    uint64_t seen;
     if (mmfi_claim(s, token, &seen)) return MMF_OK;
-    return mmf__claim_wait(ns, s, token, seen);
+    return mmf__claim_wait(ns, s, token);
 }
 /* Whether it is time to ask if a holder lives: 0.2 ms after the first call
    (*next_ns starts 0), then every millisecond. */
