@@ -89,7 +89,7 @@ MMF_INLINE size_t mmfi_key_len17(const char *key) {
 #endif
 }
 
-/* A NUL-terminated key's length, up to max bytes (max + 1 if longer):
+/* A NUL-terminated key's length, up to max (16 or more) bytes, max + 1 if longer:
    mmfi_key_len17 for the usual short key, strnlen past it. */
 MMF_INLINE size_t mmfi_key_len(const char *key, size_t max) {
     size_t n = mmfi_key_len17(key);
